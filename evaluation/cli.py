@@ -1,0 +1,88 @@
+"""`python -m evaluation`: the core as a command line, no database needed.
+
+execute   run samples against a benchmark's tests; one JSON line per sample, figures last
+generate  sample completions from a model (see evaluation.generation.cli)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from evaluation.benchmarks import CODEX_STOP_SEQUENCES
+from evaluation.execution import benchmark_module, evaluate
+from evaluation.samples import SampleFileError, read_samples
+
+TRUNCATIONS = {"none": None, "codex": CODEX_STOP_SEQUENCES}
+
+
+def _progress(total: int, label: str):
+    """A progress bar on a terminal; silent when stderr is a file or a pipe."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="sample", disable=not sys.stderr.isatty())
+
+
+def execute(args: argparse.Namespace) -> int:
+    from evaluation.sandbox import Sandbox
+
+    module = benchmark_module(args.benchmark)
+    benchmark = module.load(args.problems) if args.problems else module.load()
+    try:
+        records = read_samples(
+            args.samples,
+            benchmark,
+            stop_sequences=TRUNCATIONS[args.truncate],
+            allow_missing=args.allow_missing,
+        )
+    except (OSError, SampleFileError) as error:
+        print(f"error: {args.samples}: {error}", file=sys.stderr)
+        return 2
+    problems = benchmark.by_task_id()
+    results = []
+    with Sandbox(workers=args.workers) as sandbox, _progress(len(records), args.benchmark) as bar:
+        samples = [(r.task_id, r.index, r.completion) for r in records]
+        for result in evaluate(module, problems, samples, sandbox, timeout=args.timeout):
+            results.append(result)
+            bar.update()
+    order = {(r.task_id, r.index): position for position, r in enumerate(records)}
+    results.sort(key=lambda result: order[result.task_id, result.sample])
+    with open(args.out, "w", encoding="utf-8") as out:
+        for result in results:
+            out.write(json.dumps(result.as_json()) + "\n")
+    figures = {"benchmark": benchmark.name, "version": benchmark.version, **module.summarize(results)}
+    print(json.dumps(figures))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("execute", help="run samples against the unit tests")
+    run.add_argument("--benchmark", default="humaneval", choices=["humaneval", "apps"])
+    run.add_argument("--problems", type=Path, help="problem file (default: the packaged benchmark)")
+    run.add_argument("--samples", type=Path, required=True, help="JSONL samples (plain or .gz)")
+    run.add_argument("--out", type=Path, required=True, help="where to write one JSON line per sample")
+    run.add_argument("--truncate", choices=sorted(TRUNCATIONS), default="none", help="cut at stop sequences")
+    run.add_argument("--timeout", type=float, default=3.0, help="seconds per execution")
+    run.add_argument("--workers", type=int, default=None, help="parallel executions (default: cores)")
+    run.add_argument("--allow-missing", action="store_true", help="accept files without some problems")
+    run.set_defaults(handler=execute)
+
+    try:
+        from evaluation.generation import cli as generation_cli
+    except ImportError:
+        generation_cli = None
+    if generation_cli is not None:
+        generate = commands.add_parser("generate", help="sample completions from a model")
+        generation_cli.add_arguments(generate)
+        generate.set_defaults(handler=generation_cli.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

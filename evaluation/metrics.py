@@ -1,0 +1,52 @@
+"""pass@k and the statistics built on it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+
+DEFAULT_KS: tuple[int, ...] = (1, 10, 100)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased estimator 1 - C(n-c, k) / C(n, k), in the Codex paper's stable product form."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    result = 1.0
+    for i in range(n - c + 1, n + 1):
+        result *= 1.0 - k / i
+    return 1.0 - result
+
+
+def mean_pass_at_k(counts: Sequence[tuple[int, int]], k: int) -> float:
+    """pass@k averaged over problems, from (n, c) per problem."""
+    if not counts:
+        raise ValueError("no problems")
+    return sum(pass_at_k(n, c, k) for n, c in counts) / len(counts)
+
+
+def pass_at_ks(counts: Sequence[tuple[int, int]], ks: Iterable[int] = DEFAULT_KS) -> dict[str, float]:
+    """pass@k for every k that does not exceed the smallest n: a k above some problem's n is left out."""
+    if not counts:
+        return {}
+    smallest_n = min(n for n, _ in counts)
+    return {f"pass@{k}": mean_pass_at_k(counts, k) for k in ks if k <= smallest_n}
+
+
+def bootstrap_interval(
+    counts: Sequence[tuple[int, int]],
+    k: int,
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A percentile bootstrap over problems for mean pass@k: the uncertainty of a finite benchmark."""
+    per_problem = [pass_at_k(n, c, k) for n, c in counts]
+    rng = random.Random(seed)
+    size = len(per_problem)
+    means = sorted(sum(rng.choices(per_problem, k=size)) / size for _ in range(resamples))
+    tail = (1.0 - confidence) / 2
+    return means[int(tail * (resamples - 1))], means[int((1.0 - tail) * (resamples - 1))]

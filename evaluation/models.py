@@ -1,0 +1,152 @@
+"""What the site stores: benchmarks and their problems, models, runs, samples and results."""
+
+from django.db import models
+
+
+class Benchmark(models.Model):
+    """One version of a benchmark: a changed file is a new row, never an overwrite."""
+
+    name = models.CharField(max_length=50)
+    content_hash = models.CharField(max_length=64)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "content_hash"], name="unique_benchmark_version")]
+        ordering = ["name", "-loaded_at"]
+
+    @property
+    def version(self) -> str:
+        return self.content_hash[:12]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class Problem(models.Model):
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="problems")
+    position = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=100)
+    prompt = models.TextField()
+    test = models.TextField()
+    entry_point = models.CharField(max_length=200, blank=True)
+    canonical_solution = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["benchmark", "task_id"], name="unique_task_per_benchmark")]
+        ordering = ["benchmark", "position"]
+
+    def __str__(self) -> str:
+        return self.task_id
+
+
+class CodeModel(models.Model):
+    """A language model on the board; `source` says where its samples come from."""
+
+    class Source(models.TextChoices):
+        HUB = "hub", "Hub id"
+        LOCAL = "local", "Local path"
+        IMPORTED = "imported", "Imported samples"
+        REFERENCE = "reference", "Reference solutions"
+
+    name = models.CharField(max_length=200, unique=True)
+    family = models.CharField(max_length=100, blank=True)
+    parameters = models.BigIntegerField(null=True, blank=True, help_text="Number of parameters")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.IMPORTED)
+    hub_id = models.CharField(max_length=200, blank=True)
+    revision = models.CharField(max_length=100, blank=True)
+    local_path = models.CharField(max_length=500, blank=True)
+    open_weights = models.BooleanField(default=True)
+    released = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    """One evaluation of a model on a benchmark version with fixed sampling settings."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        GENERATING = "generating", "Generating"
+        EXECUTING = "executing", "Executing"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    model = models.ForeignKey(CodeModel, on_delete=models.CASCADE, related_name="runs")
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.PROTECT, related_name="runs")
+    temperature = models.FloatField(null=True, blank=True)
+    top_p = models.FloatField(null=True, blank=True)
+    n = models.PositiveIntegerField(help_text="Samples per problem")
+    max_new_tokens = models.PositiveIntegerField(null=True, blank=True)
+    stop_sequences = models.JSONField(default=list, blank=True)
+    prompt_template = models.CharField(max_length=100, blank=True)
+    seed = models.BigIntegerField(default=0)
+    timeout = models.FloatField(default=3.0, help_text="Seconds per execution")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    samples_total = models.PositiveIntegerField(default=0)
+    samples_executed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    environment = models.JSONField(default=dict, blank=True, help_text="Software and hardware it ran on")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.model} on {self.benchmark} (T={self.temperature}, n={self.n})"
+
+    @property
+    def progress(self) -> float:
+        return self.samples_executed / self.samples_total if self.samples_total else 0.0
+
+
+class Sample(models.Model):
+    class Verdict(models.TextChoices):
+        PENDING = "", "Pending"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        TIMEOUT = "timeout", "Timed out"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="samples")
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="samples")
+    index = models.PositiveIntegerField()
+    completion = models.TextField()
+    mean_logprob = models.FloatField(null=True, blank=True)
+    sum_logprob = models.FloatField(null=True, blank=True)
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.PENDING, blank=True)
+    status = models.CharField(max_length=20, blank=True, help_text="Detailed outcome: oom, crashed, not_run, ...")
+    detail = models.TextField(blank=True)
+    run_time = models.FloatField(null=True, blank=True)
+    tests = models.JSONField(null=True, blank=True, help_text="Per-test verdicts, where the benchmark has them")
+    execution = models.JSONField(default=dict, blank=True, help_text="Mode and isolation layers of the verdict")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "problem", "index"], name="unique_sample")]
+        indexes = [models.Index(fields=["run", "verdict"])]
+        ordering = ["problem__position", "index"]
+
+
+class Result(models.Model):
+    """A stored figure of a run: pass@k overall or for a subset, with its bootstrap interval."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="results")
+    metric = models.CharField(max_length=50, help_text="pass@1, pass@10, ...")
+    subset = models.CharField(max_length=50, default="all", help_text="all, or a difficulty")
+    variant = models.CharField(max_length=50, default="raw", help_text="raw, filtered, ...")
+    value = models.FloatField()
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "metric", "subset", "variant"], name="unique_result")
+        ]
+        ordering = ["run", "subset", "variant", "metric"]
