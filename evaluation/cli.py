@@ -42,7 +42,10 @@ def execute(args: argparse.Namespace) -> int:
         return 2
     problems = benchmark.by_task_id()
     results = []
-    with Sandbox(workers=args.workers) as sandbox, _progress(len(records), args.benchmark) as bar:
+    with (
+        Sandbox(workers=args.workers) as sandbox,
+        _progress(len(records), args.benchmark) as bar,
+    ):
         samples = [(r.task_id, r.index, r.completion) for r in records]
         for result in evaluate(module, problems, samples, sandbox, timeout=args.timeout):
             results.append(result)
@@ -52,7 +55,11 @@ def execute(args: argparse.Namespace) -> int:
     with open(args.out, "w", encoding="utf-8") as out:
         for result in results:
             out.write(json.dumps(result.as_json()) + "\n")
-    figures = {"benchmark": benchmark.name, "version": benchmark.version, **module.summarize(results)}
+    figures = {
+        "benchmark": benchmark.name,
+        "version": benchmark.version,
+        **module.summarize(results),
+    }
     print(json.dumps(figures))
     return 0
 
@@ -65,11 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--benchmark", default="humaneval", choices=["humaneval", "apps"])
     run.add_argument("--problems", type=Path, help="problem file (default: the packaged benchmark)")
     run.add_argument("--samples", type=Path, required=True, help="JSONL samples (plain or .gz)")
-    run.add_argument("--out", type=Path, required=True, help="where to write one JSON line per sample")
-    run.add_argument("--truncate", choices=sorted(TRUNCATIONS), default="none", help="cut at stop sequences")
+    run.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="where to write one JSON line per sample",
+    )
+    run.add_argument(
+        "--truncate",
+        choices=sorted(TRUNCATIONS),
+        default="none",
+        help="cut at stop sequences",
+    )
     run.add_argument("--timeout", type=float, default=3.0, help="seconds per execution")
     run.add_argument("--workers", type=int, default=None, help="parallel executions (default: cores)")
-    run.add_argument("--allow-missing", action="store_true", help="accept files without some problems")
+    run.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="accept files without some problems",
+    )
     run.set_defaults(handler=execute)
 
     try:

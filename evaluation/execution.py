@@ -17,7 +17,10 @@ from typing import Any
 
 from evaluation.benchmarks import Problem
 
-BENCHMARKS = {"humaneval": "evaluation.benchmarks.humaneval", "apps": "evaluation.benchmarks.apps"}
+BENCHMARKS = {
+    "humaneval": "evaluation.benchmarks.humaneval",
+    "apps": "evaluation.benchmarks.apps",
+}
 
 
 def benchmark_module(name: str) -> ModuleType:

@@ -11,7 +11,9 @@ class Benchmark(models.Model):
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["name", "content_hash"], name="unique_benchmark_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "content_hash"], name="unique_benchmark_version")
+        ]
         ordering = ["name", "-loaded_at"]
 
     @property
@@ -33,7 +35,9 @@ class Problem(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["benchmark", "task_id"], name="unique_task_per_benchmark")]
+        constraints = [
+            models.UniqueConstraint(fields=["benchmark", "task_id"], name="unique_task_per_benchmark")
+        ]
         ordering = ["benchmark", "position"]
 
     def __str__(self) -> str:
@@ -122,11 +126,21 @@ class Sample(models.Model):
     mean_logprob = models.FloatField(null=True, blank=True)
     sum_logprob = models.FloatField(null=True, blank=True)
     verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.PENDING, blank=True)
-    status = models.CharField(max_length=20, blank=True, help_text="Detailed outcome: oom, crashed, not_run, ...")
+    status = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Detailed outcome: oom, crashed, not_run, ...",
+    )
     detail = models.TextField(blank=True)
     run_time = models.FloatField(null=True, blank=True)
-    tests = models.JSONField(null=True, blank=True, help_text="Per-test verdicts, where the benchmark has them")
-    execution = models.JSONField(default=dict, blank=True, help_text="Mode and isolation layers of the verdict")
+    tests = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Per-test verdicts, where the benchmark has them",
+    )
+    execution = models.JSONField(
+        default=dict, blank=True, help_text="Mode and isolation layers of the verdict"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "problem", "index"], name="unique_sample")]

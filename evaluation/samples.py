@@ -63,7 +63,7 @@ def _number(row: dict, key: str, line: int) -> float | None:
 
 
 class _Matcher:
-    """Finds the problem a row is about: by task id, by exact prompt, or by the function the prompt defines."""
+    """Finds a row's problem: by task id, by exact prompt, or by the function the prompt defines."""
 
     def __init__(self, benchmark: Benchmark):
         self.by_id = benchmark.by_task_id()
@@ -88,14 +88,21 @@ class _Matcher:
         candidates = self.by_entry.get(entry_point_of_prompt(prompt) or "", [])
         if not candidates:
             raise SampleFileError("the prompt matches no problem of the benchmark", line)
-        return max(candidates, key=lambda p: difflib.SequenceMatcher(None, p.prompt, prompt).ratio())
+        return max(
+            candidates,
+            key=lambda p: difflib.SequenceMatcher(None, p.prompt, prompt).ratio(),
+        )
 
 
 def _completion(item: object, line: int) -> tuple[str, float | None, float | None]:
     if isinstance(item, str):
         return item, None, None
     if isinstance(item, dict) and isinstance(item.get("completion"), str):
-        return item["completion"], _number(item, "mean_logprob", line), _number(item, "sum_logprob", line)
+        return (
+            item["completion"],
+            _number(item, "mean_logprob", line),
+            _number(item, "sum_logprob", line),
+        )
     raise SampleFileError("each sample must be a string or an object with a 'completion' string", line)
 
 
@@ -124,7 +131,8 @@ def parse_samples(
                 raise SampleFileError("'samples' must be a list", line)
             if problem.task_id in row_per_problem_lines:
                 raise SampleFileError(
-                    f"{problem.task_id} already given on line {row_per_problem_lines[problem.task_id]}", line
+                    f"{problem.task_id} already given on line {row_per_problem_lines[problem.task_id]}",
+                    line,
                 )
             row_per_problem_lines[problem.task_id] = line
             items = [_completion(item, line) for item in row["samples"]]
@@ -136,7 +144,13 @@ def parse_samples(
             if stop_sequences:
                 completion = truncate(completion, stop_sequences)
             records.append(
-                SampleRecord(problem.task_id, counts[problem.task_id], completion, mean_logprob, sum_logprob)
+                SampleRecord(
+                    problem.task_id,
+                    counts[problem.task_id],
+                    completion,
+                    mean_logprob,
+                    sum_logprob,
+                )
             )
             counts[problem.task_id] += 1
     if not records:

@@ -6,11 +6,14 @@ import gzip
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluation.benchmarks import Benchmark, Problem, content_hash
 from evaluation.execution import Judgement, SampleResult, counts
 from evaluation.metrics import DEFAULT_KS, pass_at_ks
-from evaluation.sandbox import Job, Outcome
+
+if TYPE_CHECKING:
+    from evaluation.sandbox import Job, Outcome
 
 NAME = "humaneval"
 
@@ -56,6 +59,8 @@ def entry_point_of_prompt(prompt: str) -> str | None:
 
 def jobs(problem: Problem, completion: str, timeout: float) -> list[Job]:
     """One run: the prompt and completion, checked by the problem's `check(entry_point)`."""
+    from evaluation.sandbox import Job
+
     return [
         Job(
             program=problem.prompt + completion,

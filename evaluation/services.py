@@ -1,0 +1,271 @@
+"""Writes: load benchmarks, import samples into runs, record verdicts, compute results."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from evaluation import benchmarks as core
+from evaluation.execution import SampleResult, benchmark_module, evaluate
+from evaluation.metrics import DEFAULT_KS, bootstrap_interval, mean_pass_at_k
+from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from evaluation.samples import SampleRecord, parse_samples
+
+
+@transaction.atomic
+def load_benchmark(benchmark: core.Benchmark) -> tuple[Benchmark, bool]:
+    """Store a benchmark version once: the same content is found again, a changed one is new."""
+    row, created = Benchmark.objects.get_or_create(name=benchmark.name, content_hash=benchmark.content_hash)
+    if created:
+        Problem.objects.bulk_create(
+            Problem(
+                benchmark=row,
+                position=position,
+                task_id=p.task_id,
+                prompt=p.prompt,
+                test=p.test,
+                entry_point=p.entry_point,
+                canonical_solution=p.canonical_solution,
+                metadata=p.metadata,
+            )
+            for position, p in enumerate(benchmark.problems)
+        )
+    return row, created
+
+
+def core_benchmark(row: Benchmark) -> core.Benchmark:
+    """The stored version as the core's plain data, checked against its hash."""
+    problems = tuple(
+        core.Problem(p.task_id, p.prompt, p.test, p.entry_point, p.canonical_solution, p.metadata)
+        for p in row.problems.order_by("position")
+    )
+    return core.Benchmark(name=row.name, content_hash=row.content_hash, problems=problems)
+
+
+def environment() -> dict:
+    """Software and hardware a run's verdicts came from."""
+    import django
+
+    return {
+        "python": sys.version.split()[0],
+        "django": django.get_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+@transaction.atomic
+def get_or_create_model(name: str, **fields) -> CodeModel:
+    model, _ = CodeModel.objects.get_or_create(name=name, defaults=fields)
+    return model
+
+
+@transaction.atomic
+def create_run_from_records(
+    model: CodeModel,
+    benchmark: Benchmark,
+    records: list[SampleRecord],
+    **settings_: object,
+) -> Run:
+    """A run holding the given samples, all pending execution; nothing is written if any fails."""
+    problems = {p.task_id: p for p in benchmark.problems.all()}
+    per_problem: dict[str, int] = {}
+    for record in records:
+        per_problem[record.task_id] = per_problem.get(record.task_id, 0) + 1
+    run = Run.objects.create(
+        model=model,
+        benchmark=benchmark,
+        n=max(per_problem.values()),
+        samples_total=len(records),
+        status=Run.Status.EXECUTING,
+        timeout=settings_.pop("timeout", settings.EXECUTION_TIMEOUT),
+        environment=environment(),
+        **settings_,
+    )
+    Sample.objects.bulk_create(
+        (
+            Sample(
+                run=run,
+                problem=problems[r.task_id],
+                index=r.index,
+                completion=r.completion,
+                mean_logprob=r.mean_logprob,
+                sum_logprob=r.sum_logprob,
+            )
+            for r in records
+        ),
+        batch_size=1000,
+    )
+    return run
+
+
+@transaction.atomic
+def import_samples(
+    model_name: str,
+    benchmark: Benchmark,
+    data: bytes,
+    *,
+    model_fields: dict | None = None,
+    truncate: bool = False,
+    allow_missing: bool = False,
+    **settings_: object,
+) -> Run:
+    """Parse a sample file and store it as a new run of the named model, or raise and write nothing."""
+    stops = core.CODEX_STOP_SEQUENCES if truncate else None
+    records = parse_samples(
+        data,
+        core_benchmark(benchmark),
+        stop_sequences=stops,
+        allow_missing=allow_missing,
+    )
+    model = get_or_create_model(model_name, **(model_fields or {}))
+    settings_.setdefault("stop_sequences", list(stops or []))
+    return create_run_from_records(model, benchmark, records, **settings_)
+
+
+def reference_run(benchmark: Benchmark) -> Run:
+    """The canonical solutions as a run of their own: the board's sanity row."""
+    model = get_or_create_model(
+        "Canonical solutions",
+        family="reference",
+        source=CodeModel.Source.REFERENCE,
+        open_weights=True,
+    )
+    records = [
+        SampleRecord(p.task_id, 0, p.canonical_solution)
+        for p in benchmark.problems.all()
+        if p.canonical_solution
+    ]
+    return create_run_from_records(model, benchmark, records, note="reference solutions")
+
+
+def pending_batches(run: Run, size: int | None = None) -> list[list[int]]:
+    """Ids of samples still without a verdict, in batches for the execution queue."""
+    size = size or settings.EXECUTION_BATCH_SIZE
+    ids = list(
+        run.samples.filter(verdict="").order_by("problem__position", "index").values_list("id", flat=True)
+    )
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def record_results(run_id: int, results: Iterable[tuple[int, SampleResult]]) -> int:
+    """Store verdicts of (sample id, result); a verdict already stored is kept, so re-delivery is harmless."""
+    written = 0
+    with transaction.atomic():
+        for sample_id, result in results:
+            judgement = result.judgement
+            if judgement.verdict is None:
+                continue
+            written += Sample.objects.filter(id=sample_id, verdict="").update(
+                verdict=judgement.verdict,
+                status=judgement.status,
+                detail=judgement.detail,
+                run_time=judgement.run_time,
+                tests=judgement.tests,
+                execution=result.execution,
+            )
+        if written:
+            Run.objects.filter(id=run_id).update(samples_executed=F("samples_executed") + written)
+    return written
+
+
+def finish_if_complete(run_id: int) -> bool:
+    """When every sample has its verdict, compute and store the run's results, once."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(id=run_id)
+        if (
+            run.status in (Run.Status.FINISHED, Run.Status.CANCELLED)
+            or run.samples.filter(verdict="").exists()
+        ):
+            return False
+        compute_results(run)
+        run.samples_executed = run.samples.exclude(verdict="").count()
+        run.status = Run.Status.FINISHED
+        run.finished_at = timezone.now()
+        run.save(update_fields=["samples_executed", "status", "finished_at"])
+    return True
+
+
+def compute_results(run: Run, ks: tuple[int, ...] = DEFAULT_KS) -> None:
+    """pass@k for each k within the smallest n, with a 95% bootstrap interval over problems."""
+    per_task = [
+        (row["n"], row["c"])
+        for row in run.samples.exclude(verdict="")
+        .values("problem")
+        .annotate(n=Count("id"), c=Count("id", filter=Q(verdict=Sample.Verdict.PASSED)))
+    ]
+    run.results.all().delete()
+    if not per_task:
+        return
+    smallest_n = min(n for n, _ in per_task)
+    for k in ks:
+        if k > smallest_n:
+            continue
+        low, high = bootstrap_interval(per_task, k)
+        Result.objects.create(
+            run=run,
+            metric=f"pass@{k}",
+            value=mean_pass_at_k(per_task, k),
+            ci_low=low,
+            ci_high=high,
+        )
+
+
+def fail_run(run_id: int, error: str) -> None:
+    Run.objects.filter(id=run_id).update(status=Run.Status.FAILED, error=error[:5000])
+
+
+def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_every: int = 25) -> int:
+    """Execute the given samples still without a verdict, storing verdicts as they arrive."""
+    run = Run.objects.select_related("benchmark").get(id=run_id)
+    if run.status == Run.Status.CANCELLED:
+        return 0
+    samples = list(
+        Sample.objects.filter(id__in=sample_ids, run_id=run_id, verdict="").select_related("problem")
+    )
+    if not samples:
+        finish_if_complete(run_id)
+        return 0
+    problems = {
+        s.problem.task_id: core.Problem(
+            s.problem.task_id,
+            s.problem.prompt,
+            s.problem.test,
+            s.problem.entry_point,
+            s.problem.canonical_solution,
+            s.problem.metadata,
+        )
+        for s in samples
+    }
+    ids = {(s.problem.task_id, s.index): s.id for s in samples}
+    module = benchmark_module(run.benchmark.name)
+    pending: list[tuple[int, SampleResult]] = []
+    written = 0
+    work = [(s.problem.task_id, s.index, s.completion) for s in samples]
+    for result in evaluate(module, problems, work, sandbox, timeout=run.timeout):
+        pending.append((ids[result.task_id, result.sample], result))
+        if len(pending) >= flush_every:
+            written += record_results(run_id, pending)
+            pending = []
+    written += record_results(run_id, pending)
+    finish_if_complete(run_id)
+    return written
+
+
+def start_execution(run: Run) -> int:
+    """Queue every pending sample of a run on the execution queue, once the run is committed."""
+    from evaluation.tasks import execute_batch
+
+    batches = pending_batches(run)
+    for batch in batches:
+        transaction.on_commit(lambda batch=batch: execute_batch.delay(run.id, batch))
+    if not batches:
+        transaction.on_commit(lambda: finish_if_complete(run.id))
+    return len(batches)

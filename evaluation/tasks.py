@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers that call services with this worker process's sandbox."""
+
+from __future__ import annotations
+
+import atexit
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from evaluation import services
+
+_sandbox = None
+
+
+def worker_sandbox():
+    """One sandbox per worker process, started on first use: its warm parents are reused by every task."""
+    global _sandbox
+    if _sandbox is None:
+        from evaluation.sandbox import Sandbox
+
+        _sandbox = Sandbox(workers=settings.EXECUTION_WORKERS)
+        _sandbox.__enter__()
+        atexit.register(_sandbox.__exit__, None, None, None)
+    return _sandbox
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def execute_batch(run_id: int, sample_ids: list[int]) -> int:
+    return services.execute_samples(run_id, sample_ids, worker_sandbox())
