@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--model", required=True, help="display name of the model")
         parser.add_argument("--benchmark", default="humaneval")
-        parser.add_argument("--version", help="benchmark version (default: the latest loaded)")
+        parser.add_argument("--benchmark-version", help="benchmark version (default: the latest loaded)")
         parser.add_argument(
             "--truncate",
             action="store_true",
@@ -39,8 +39,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         benchmarks = Benchmark.objects.filter(name=options["benchmark"]).order_by("-loaded_at")
-        if options["version"]:
-            benchmarks = benchmarks.filter(content_hash__startswith=options["version"])
+        if options["benchmark_version"]:
+            benchmarks = benchmarks.filter(content_hash__startswith=options["benchmark_version"])
         benchmark = benchmarks.first()
         if benchmark is None:
             raise CommandError(

@@ -1,0 +1,128 @@
+"""Shared fixtures: real data beside the repository, and real Celery worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data: present for developers and CI, absent for users."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent: these tests need the shared development data")
+    return SHARED_DATA
+
+
+def worker_environment(database_name: str) -> dict[str, str]:
+    """The worker sees the test database and the same broker as the tests."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError(
+            "worker tests need PostgreSQL: run them through `make test`, which sets DATABASE_URL and "
+            "CELERY_BROKER_URL to the loopback PostgreSQL and Redis"
+        )
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database_name}"
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+
+
+class WorkerProcess:
+    """A real `celery worker` process, started and stopped by the tests."""
+
+    def __init__(self, env: dict[str, str], queues: str, log: Path, concurrency: int = 1):
+        self.log = log
+        self.handle = open(log, "ab")  # noqa: SIM115 - kept open for the process's lifetime
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "leaderboard",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                str(concurrency),
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"test-{queues}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log.read_text()[-3000:]}")
+            if b" ready." in self.log.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill the worker's whole process group, as a crashed machine would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.handle.close()
+
+
+@pytest.fixture(scope="session")
+def start_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A factory of worker processes on the test database, all stopped at the end of the session."""
+    from django.db import connection
+
+    from leaderboard.celery import app
+
+    app.control.purge()
+    workers: list[WorkerProcess] = []
+    logs = tmp_path_factory.mktemp("workers")
+
+    def start(queues: str = "execution,generation", concurrency: int = 1) -> WorkerProcess:
+        env = worker_environment(connection.settings_dict["NAME"])
+        worker = WorkerProcess(env, queues, logs / f"worker-{len(workers)}.log", concurrency)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_for(predicate, timeout: float = 300, interval: float = 0.5, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
