@@ -269,3 +269,57 @@ def start_execution(run: Run) -> int:
     if not batches:
         transaction.on_commit(lambda: finish_if_complete(run.id))
     return len(batches)
+
+
+@transaction.atomic
+def create_generation_run(
+    model: CodeModel,
+    benchmark: Benchmark,
+    *,
+    temperature: float,
+    n: int,
+    top_p: float = 0.95,
+    max_new_tokens: int = 300,
+    stop_sequences: list[str] | None = None,
+    prompt_template: str = "",
+    seed: int = 0,
+) -> Run:
+    """A run whose samples the generation workers will write: n per problem, pending."""
+    return Run.objects.create(
+        model=model,
+        benchmark=benchmark,
+        temperature=temperature,
+        top_p=top_p,
+        n=n,
+        max_new_tokens=max_new_tokens,
+        stop_sequences=list(core.CODEX_STOP_SEQUENCES if stop_sequences is None else stop_sequences),
+        prompt_template=prompt_template,
+        seed=seed,
+        samples_total=n * benchmark.problems.count(),
+        timeout=settings.EXECUTION_TIMEOUT,
+        status=Run.Status.PENDING,
+    )
+
+
+def generation_chunks(run: Run, chunk_size: int | None = None) -> list[tuple[int, list[int]]]:
+    """(problem id, sample indices) still missing from the run, at most chunk_size indices each."""
+    chunk_size = chunk_size or settings.GENERATION_CHUNK_SIZE
+    done: dict[int, set[int]] = {}
+    for problem_id, index in run.samples.values_list("problem_id", "index"):
+        done.setdefault(problem_id, set()).add(index)
+    chunks = []
+    for problem_id in run.benchmark.problems.order_by("position").values_list("id", flat=True):
+        missing = [i for i in range(run.n) if i not in done.get(problem_id, set())]
+        chunks += [(problem_id, missing[s : s + chunk_size]) for s in range(0, len(missing), chunk_size)]
+    return chunks
+
+
+def start_generation(run: Run) -> int:
+    """Queue every missing (problem, sample indices) chunk of a run on the generation queue."""
+    from evaluation.tasks import generate_chunk
+
+    chunks = generation_chunks(run)
+    Run.objects.filter(id=run.id).update(status=Run.Status.GENERATING)
+    for problem_id, indices in chunks:
+        transaction.on_commit(lambda p=problem_id, i=indices: generate_chunk.delay(run.id, p, i))
+    return len(chunks)

@@ -33,3 +33,13 @@ def worker_sandbox():
 )
 def execute_batch(run_id: int, sample_ids: list[int]) -> int:
     return services.execute_samples(run_id, sample_ids, worker_sandbox())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def generate_chunk(run_id: int, problem_id: int, indices: list[int]) -> int:
+    return services.generate_samples(run_id, problem_id, indices)

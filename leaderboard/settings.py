@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "evaluation",
+    "grading",
     "leaderboard",
 ]
 
@@ -111,6 +112,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
@@ -148,6 +150,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 EXECUTION_TIMEOUT = float(os.environ.get("EXECUTION_TIMEOUT", "3"))
 EXECUTION_WORKERS = int(os.environ.get("EXECUTION_WORKERS", "0")) or None
 EXECUTION_BATCH_SIZE = int(os.environ.get("EXECUTION_BATCH_SIZE", "200"))
+# Generation: samples of one problem per task; one model per worker process (GENERATION_DEVICE: auto).
+GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "20"))
 
 LOGGING = {
     "version": 1,
