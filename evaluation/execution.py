@@ -98,7 +98,8 @@ def evaluate(
         outcomes[number][job_index] = outcome
         if len(outcomes[number]) == expected[number]:
             task_id, index, _ = samples[number]
-            ordered = [outcomes[number][i] for i in sorted(outcomes.pop(number))]
+            done = outcomes.pop(number)
+            ordered = [done[i] for i in sorted(done)]
             first = ordered[0]
             yield SampleResult(
                 task_id,
