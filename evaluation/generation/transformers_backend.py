@@ -1,0 +1,303 @@
+"""Batched nucleus sampling with torch and transformers, reproducible per seed.
+
+How one batch is sampled:
+- prompts are tokenized, each distinct prompt is run once (left padded, with explicit position
+  ids) and its key/value cache is copied to every row that uses it;
+- each row draws its randomness from its own seed only: `torch.Generator().manual_seed(seed)`
+  gives one uniform number per step, and the token is found by inverting the cumulative
+  distribution of the nucleus. A row's sample therefore does not depend on which other rows share
+  its batch, on the batch size or on the device's random number generator (up to floating-point
+  differences in the logits between batch shapes, which move a sample only when a uniform number
+  falls within rounding distance of a boundary);
+- after each step, rows that produced the end-of-text token or a stop sequence, or reached their
+  token limit, leave the batch (their cache rows are dropped), so they stop costing work;
+- afterwards each row's text is decoded with its prompt as left context (SentencePiece
+  tokenizers drop a leading space otherwise) and cut at the first stop sequence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from evaluation.benchmarks import truncate
+from evaluation.generation import Completion, GenerationError, SamplingSettings
+
+DEFAULT_BATCH_SIZE = 32
+
+_MODELS: dict[tuple[str, str | None, str, str], tuple[Any, Any]] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def auto_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def auto_dtype(device: str) -> torch.dtype:
+    """bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU (half precision is slow there)."""
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def _resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
+    if dtype is None or dtype == "auto":
+        return auto_dtype(device)
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    names.update({"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16})
+    if dtype not in names:
+        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(sorted(names))} or auto")
+    return names[dtype]
+
+
+def load_model(
+    model_id: str,
+    revision: str | None = None,
+    *,
+    device: str | None = None,
+    dtype: str | torch.dtype | None = None,
+) -> tuple[Any, Any]:
+    """(model, tokenizer), loaded once per process for each (id, revision, dtype, device)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = device or auto_device()
+    torch_dtype = _resolve_dtype(dtype, device)
+    key = (model_id, revision, str(torch_dtype), device)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision)
+            model = AutoModelForCausalLM.from_pretrained(model_id, revision=revision, dtype=torch_dtype)
+            _MODELS[key] = (model.to(device).eval(), tokenizer)
+        return _MODELS[key]
+
+
+class TransformersBackend:
+    """Samples from a causal language model in batches of up to `batch_size` sequences.
+
+    Not thread-safe: one backend per worker thread, or a lock around it (as the server does).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.device = next(model.parameters()).device
+        self.max_positions: int | None = getattr(model.config, "max_position_embeddings", None)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_id: str,
+        revision: str | None = None,
+        *,
+        device: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> TransformersBackend:
+        """A hub id (with a pinned revision) or a local folder; the weights are shared per process."""
+        try:
+            model, tokenizer = load_model(model_id, revision, device=device, dtype=dtype)
+        except OSError as error:
+            raise GenerationError(f"cannot load model {model_id!r}: {error}") from None
+        return cls(model, tokenizer, batch_size=batch_size)
+
+    def sample(self, prompt: str, settings: SamplingSettings, seeds: Sequence[int]) -> list[Completion]:
+        return self.sample_many([prompt] * len(seeds), settings, seeds)
+
+    def sample_many(
+        self, prompts: Sequence[str], settings: SamplingSettings, seeds: Sequence[int]
+    ) -> list[Completion]:
+        """Samples in chunks of `batch_size`; out of GPU memory, halves it and redoes the chunk."""
+        if len(prompts) != len(seeds):
+            raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+        for seed in seeds:
+            if not 0 <= seed < 2**64:
+                raise ValueError(f"seeds must be in [0, 2**64), got {seed}")
+        encoded = [self.encode(prompt) for prompt in prompts]
+        results: list[Completion] = []
+        while len(results) < len(prompts):
+            start, stop = len(results), min(len(results) + self.batch_size, len(prompts))
+            try:
+                results.extend(self._generate(encoded[start:stop], seeds[start:stop], settings))
+                continue
+            except torch.OutOfMemoryError:
+                if self.batch_size == 1:
+                    raise
+            self.batch_size //= 2
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        return results
+
+    def encode(self, prompt: str) -> list[int]:
+        """Prompt token ids, with the special tokens the tokenizer adds (e.g. Llama's BOS)."""
+        return list(self.tokenizer(prompt)["input_ids"])
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """Exact text: no clean-up of spaces (it would rewrite code such as `x != y`)."""
+        return self.tokenizer.decode(
+            list(token_ids), skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+
+    @torch.inference_mode()
+    def _generate(
+        self, prompts: list[list[int]], seeds: Sequence[int], settings: SamplingSettings
+    ) -> list[Completion]:
+        rows = len(prompts)
+        limits = [self._token_limit(len(ids), settings.max_new_tokens) for ids in prompts]
+        logits, cache, mask, positions = self._prefill(prompts)
+        uniforms = torch.stack(
+            [
+                torch.rand(max(limits), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+                for seed in seeds
+            ]
+        ).to(device=self.device, dtype=torch.float32)
+        eos = self.tokenizer.eos_token_id
+        window = max((len(stop) for stop in settings.stop), default=0) + 1
+        tokens: list[list[int]] = [[] for _ in range(rows)]
+        logprobs: list[list[float]] = [[] for _ in range(rows)]
+        ended_by_eos = [False] * rows
+        active = list(range(rows))
+        step = 0
+        while True:
+            chosen, chosen_logprobs = choose_tokens(logits, uniforms[:, step], settings)
+            for row, token, logprob in zip(active, chosen.tolist(), chosen_logprobs.tolist(), strict=True):
+                tokens[row].append(token)
+                logprobs[row].append(logprob)
+            tails = self._tails([tokens[row] for row in active], window) if settings.stop else []
+            keep = []
+            for position, row in enumerate(active):
+                if eos is not None and tokens[row][-1] == eos:
+                    ended_by_eos[row] = True
+                elif tails and any(stop in tails[position] for stop in settings.stop):
+                    pass
+                elif len(tokens[row]) < limits[row]:
+                    keep.append(position)
+            if not keep:
+                break
+            if len(keep) < len(active):
+                index = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(index)
+                mask, positions, uniforms, chosen = (
+                    mask[index],
+                    positions[index],
+                    uniforms[index],
+                    chosen[index],
+                )
+                active = [active[position] for position in keep]
+            mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
+            positions = positions + 1
+            output = self.model(
+                input_ids=chosen[:, None],
+                attention_mask=mask,
+                position_ids=positions[:, None],
+                past_key_values=cache,
+                use_cache=True,
+            )
+            logits, cache = output.logits[:, -1, :].float(), output.past_key_values
+            step += 1
+        return [
+            self._completion(prompts[row], tokens[row], logprobs[row], ended_by_eos[row], settings.stop)
+            for row in range(rows)
+        ]
+
+    def _token_limit(self, prompt_length: int, max_new_tokens: int) -> int:
+        if self.max_positions is None:
+            return max_new_tokens
+        room = self.max_positions - prompt_length
+        if room < 1:
+            raise ValueError(
+                f"a prompt of {prompt_length} tokens leaves no room to generate "
+                f"in the model's {self.max_positions}-token context"
+            )
+        return min(max_new_tokens, room)
+
+    def _prefill(self, prompts: list[list[int]]) -> tuple[torch.Tensor, Any, torch.Tensor, torch.Tensor]:
+        """Runs each distinct prompt once, left padded, then gives every row a copy of its cache."""
+        distinct: dict[tuple[int, ...], int] = {}
+        row_to_prompt = [distinct.setdefault(tuple(ids), len(distinct)) for ids in prompts]
+        width = max(len(ids) for ids in distinct)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = torch.tensor(
+            [[pad] * (width - len(ids)) + list(ids) for ids in distinct], device=self.device
+        )
+        mask = torch.tensor(
+            [[0] * (width - len(ids)) + [1] * len(ids) for ids in distinct], device=self.device
+        )
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        output = self.model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
+        )
+        logits, cache = output.logits[:, -1, :].float(), output.past_key_values
+        if len(distinct) < len(prompts):
+            index = torch.tensor(row_to_prompt, device=self.device)
+            cache.batch_select_indices(index)
+            logits, mask, positions = logits[index], mask[index], positions[index]
+        return logits, cache, mask, positions[:, -1]
+
+    def _tails(self, sequences: list[list[int]], window: int) -> list[str]:
+        """The text of each sequence's last tokens: enough to see a stop sequence that just ended."""
+        return self.tokenizer.batch_decode(
+            [ids[-window:] for ids in sequences], skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+
+    def completion_text(self, prompt: Sequence[int], tokens: Sequence[int]) -> str:
+        """The text `tokens` add after `prompt`, decoded in context (alone, SentencePiece drops a space)."""
+        prompt_text = self.decode(prompt)
+        full = self.decode([*prompt, *tokens])
+        return full[len(prompt_text) :] if full.startswith(prompt_text) else self.decode(tokens)
+
+    def _completion(
+        self,
+        prompt: list[int],
+        tokens: list[int],
+        logprobs: list[float],
+        ended_by_eos: bool,
+        stop: tuple[str, ...],
+    ) -> Completion:
+        untruncated = self.completion_text(prompt, tokens)
+        text = truncate(untruncated, stop)
+        low, high = 0, len(tokens)
+        while low < high:
+            middle = (low + high) // 2
+            if self.completion_text(prompt, tokens[:middle]).startswith(text):
+                high = middle
+            else:
+                low = middle + 1
+        finish_reason = "stop" if ended_by_eos or len(text) < len(untruncated) else "length"
+        return Completion(
+            text=text,
+            token_logprobs=tuple(logprobs[:low]),
+            finish_reason=finish_reason,
+            token_ids=tuple(tokens[:low]),
+        )
+
+
+def choose_tokens(
+    logits: torch.Tensor, uniforms: torch.Tensor, settings: SamplingSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next token per row (greedy at temperature 0, else nucleus sampling) and its log-probability.
+
+    The nucleus is the smallest set of most likely tokens whose probability reaches top_p; the
+    token is the first one whose cumulative nucleus probability exceeds uniform * nucleus mass.
+    """
+    logprobs = torch.log_softmax(logits, dim=-1)
+    if settings.temperature == 0:
+        chosen = logits.argmax(dim=-1)
+    else:
+        probs = torch.softmax(logits / settings.temperature, dim=-1)
+        sorted_probs, order = probs.sort(dim=-1, descending=True, stable=True)
+        in_nucleus = (sorted_probs.cumsum(dim=-1) - sorted_probs) < settings.top_p
+        sorted_probs = sorted_probs * in_nucleus
+        cumulative = sorted_probs.cumsum(dim=-1)
+        targets = (uniforms * cumulative[:, -1])[:, None].contiguous()
+        picks = torch.searchsorted(cumulative, targets, right=True)
+        picks = torch.minimum(picks, in_nucleus.sum(dim=-1, keepdim=True) - 1)
+        chosen = order.gather(-1, picks).squeeze(-1)
+    return chosen, logprobs.gather(-1, chosen[:, None]).squeeze(-1)
