@@ -41,10 +41,7 @@ def load_benchmark(benchmark: core.Benchmark) -> tuple[Benchmark, bool]:
 
 def core_benchmark(row: Benchmark) -> core.Benchmark:
     """The stored version as the core's plain data, checked against its hash."""
-    problems = tuple(
-        core.Problem(p.task_id, p.prompt, p.test, p.entry_point, p.canonical_solution, p.metadata)
-        for p in row.problems.order_by("position")
-    )
+    problems = tuple(core_problem(p) for p in row.problems.order_by("position"))
     return core.Benchmark(name=row.name, content_hash=row.content_hash, problems=problems)
 
 
@@ -233,17 +230,7 @@ def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_e
     if not samples:
         finish_if_complete(run_id)
         return 0
-    problems = {
-        s.problem.task_id: core.Problem(
-            s.problem.task_id,
-            s.problem.prompt,
-            s.problem.test,
-            s.problem.entry_point,
-            s.problem.canonical_solution,
-            s.problem.metadata,
-        )
-        for s in samples
-    }
+    problems = {s.problem.task_id: core_problem(s.problem) for s in samples}
     ids = {(s.problem.task_id, s.index): s.id for s in samples}
     module = benchmark_module(run.benchmark.name)
     pending: list[tuple[int, SampleResult]] = []
@@ -323,3 +310,69 @@ def start_generation(run: Run) -> int:
     for problem_id, indices in chunks:
         transaction.on_commit(lambda p=problem_id, i=indices: generate_chunk.delay(run.id, p, i))
     return len(chunks)
+
+
+def backend_spec(model: CodeModel) -> str:
+    """Where a worker loads the model from: a shared OpenAI-compatible endpoint, a local folder or the hub."""
+    if settings.GENERATION_ENDPOINT:
+        return f"openai:{settings.GENERATION_ENDPOINT}#{model.hub_id or model.local_path or model.name}"
+    return model.local_path or model.hub_id
+
+
+def generate_samples(run_id: int, problem_id: int, indices: list[int], backend: object) -> list[int]:
+    """Sample the missing indices of one problem, store them, and hand them to the execution queue.
+
+    Seeds come from (run, problem, index), so a retried or re-delivered chunk writes the same
+    samples, and the unique (run, problem, index) constraint keeps a second copy out.
+    """
+    from evaluation.generation import SamplingSettings, sample_seed
+
+    run = Run.objects.select_related("benchmark", "model").get(id=run_id)
+    if run.status in (Run.Status.CANCELLED, Run.Status.FAILED, Run.Status.FINISHED):
+        return []
+    problem = Problem.objects.get(id=problem_id, benchmark=run.benchmark)
+    existing = set(run.samples.filter(problem=problem, index__in=indices).values_list("index", flat=True))
+    missing = [index for index in indices if index not in existing]
+    if missing:
+        sampling = SamplingSettings(
+            temperature=run.temperature or 0.0,
+            top_p=run.top_p or 1.0,
+            max_new_tokens=run.max_new_tokens or 300,
+            stop=tuple(run.stop_sequences),
+        )
+        module = benchmark_module(run.benchmark.name)
+        prompt = module.prompt(core_problem(problem), run.prompt_template)
+        seeds = [sample_seed(f"{run.id}:{run.seed}", problem.task_id, index) for index in missing]
+        completions = backend.sample(prompt, sampling, seeds)
+        Sample.objects.bulk_create(
+            [
+                Sample(
+                    run=run,
+                    problem=problem,
+                    index=index,
+                    completion=completion.text,
+                    mean_logprob=completion.mean_logprob,
+                    sum_logprob=completion.sum_logprob,
+                )
+                for index, completion in zip(missing, completions, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+    Run.objects.filter(id=run_id, status=Run.Status.PENDING).update(status=Run.Status.GENERATING)
+    new_ids = list(
+        run.samples.filter(problem=problem, index__in=indices, verdict="").values_list("id", flat=True)
+    )
+    if run.samples.count() >= run.samples_total:
+        Run.objects.filter(id=run_id, status=Run.Status.GENERATING).update(status=Run.Status.EXECUTING)
+    return new_ids
+
+
+def core_problem(problem: Problem) -> core.Problem:
+    return core.Problem(
+        problem.task_id,
+        problem.prompt,
+        problem.test,
+        problem.entry_point,
+        problem.canonical_solution,
+        problem.metadata,
+    )

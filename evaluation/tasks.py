@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from evaluation import services
+from evaluation.models import Run
 
 _sandbox = None
 
@@ -42,4 +43,25 @@ def execute_batch(run_id: int, sample_ids: list[int]) -> int:
     max_retries=8,
 )
 def generate_chunk(run_id: int, problem_id: int, indices: list[int]) -> int:
-    return services.generate_samples(run_id, problem_id, indices)
+    """Sample one chunk, then send what it wrote to the execution queue at once."""
+    run = Run.objects.select_related("model").get(id=run_id)
+    sample_ids = services.generate_samples(run_id, problem_id, indices, worker_backend(run.model))
+    if sample_ids:
+        execute_batch.delay(run_id, sample_ids)
+    return len(sample_ids)
+
+
+_backends: dict[tuple[str, str], object] = {}
+
+
+def worker_backend(model):
+    """One loaded model per worker process: a GPU worker keeps its weights between chunks."""
+    from evaluation.generation import load_backend
+
+    spec = services.backend_spec(model)
+    key = (spec, model.revision)
+    if key not in _backends:
+        _backends.clear()
+        options = {"revision": model.revision} if model.revision and not spec.startswith("openai:") else {}
+        _backends[key] = load_backend(spec, **options)
+    return _backends[key]

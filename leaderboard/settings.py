@@ -152,6 +152,8 @@ EXECUTION_WORKERS = int(os.environ.get("EXECUTION_WORKERS", "0")) or None
 EXECUTION_BATCH_SIZE = int(os.environ.get("EXECUTION_BATCH_SIZE", "200"))
 # Generation: samples of one problem per task; one model per worker process (GENERATION_DEVICE: auto).
 GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "20"))
+# An OpenAI-compatible server (vLLM, TGI, or `python -m evaluation.generation.server`) shared by workers.
+GENERATION_ENDPOINT = os.environ.get("GENERATION_ENDPOINT", "")
 
 LOGGING = {
     "version": 1,

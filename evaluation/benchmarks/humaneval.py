@@ -57,6 +57,11 @@ def entry_point_of_prompt(prompt: str) -> str | None:
     return names[-1] if names else None
 
 
+def prompt(problem: Problem, template: str = "") -> str:
+    """HumanEval is sampled from the problem's own prompt, as in the paper."""
+    return problem.prompt
+
+
 def jobs(problem: Problem, completion: str, timeout: float) -> list[Job]:
     """One run: the prompt and completion, checked by the problem's `check(entry_point)`."""
     from evaluation.sandbox import Job
