@@ -141,6 +141,9 @@ class Sample(models.Model):
     execution = models.JSONField(
         default=dict, blank=True, help_text="Mode and isolation layers of the verdict"
     )
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Benchmark facts, e.g. public examples passed"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "problem", "index"], name="unique_sample")]

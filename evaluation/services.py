@@ -166,6 +166,7 @@ def record_results(run_id: int, results: Iterable[tuple[int, SampleResult]]) -> 
                 detail=judgement.detail,
                 run_time=judgement.run_time,
                 tests=judgement.tests,
+                extra=judgement.extra,
                 execution=result.execution,
             )
         if written:
