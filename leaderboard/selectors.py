@@ -2,49 +2,315 @@
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Lower, TruncDate
+from django.utils import timezone
 
-from evaluation.models import Problem, Result, Run, Sample
+from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.models import Submission
 
-BOARD_METRICS = ("pass@1", "pass@10", "pass@100")
+HUMANEVAL = "humaneval"
+APPS = "apps"
+DOCSTRINGS = "humaneval-docstrings"
+APPS_SUBSETS = ("introductory", "interview", "competition", "all")
+APPS_VARIANTS = ("raw", "filtered")
+TIMEOUTS = "+timeouts"
+RANKING = "ranking:"
+ACTIVE = (Run.Status.PENDING, Run.Status.GENERATING, Run.Status.EXECUTING)
+PASSED = Q(verdict=Sample.Verdict.PASSED)
+EXECUTED = ~Q(verdict=Sample.Verdict.PENDING)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One figure of the board: a model's best stored Result with these fields, over all its runs."""
+
+    key: str
+    label: str
+    benchmark: str
+    metric: str
+    subset: str = "all"
+    variant: str = "raw"
+    group: str = ""
+
+    @property
+    def shows_temperature(self) -> bool:
+        return self.benchmark == HUMANEVAL
+
+    def results(self) -> QuerySet[Result]:
+        return Result.objects.filter(
+            run__benchmark__name=self.benchmark, metric=self.metric, subset=self.subset, variant=self.variant
+        )
+
+
+HUMANEVAL_COLUMNS = tuple(
+    Column(f"pass@{k}", f"pass@{k}", HUMANEVAL, f"pass@{k}", group="HumanEval") for k in (1, 10, 100)
+)
+APPS_COLUMNS = tuple(
+    Column(
+        f"apps:{subset}:{variant}", variant, APPS, "pass@1", subset, variant, group=f"APPS {subset} pass@1"
+    )
+    for subset in APPS_SUBSETS
+    for variant in APPS_VARIANTS
+)
+DOCSTRING_COLUMNS = tuple(
+    Column(f"docstrings:pass@{k}", f"pass@{k}", DOCSTRINGS, f"pass@{k}", group="Docstrings") for k in (1, 10)
+)
+BOARD_COLUMNS = HUMANEVAL_COLUMNS + APPS_COLUMNS + DOCSTRING_COLUMNS
+COLUMNS = {column.key: column for column in BOARD_COLUMNS}
+MODEL_SORTS = ("model", "parameters", "date")
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    temperature: float | None
+    run_id: int
 
 
 @dataclass
-class BoardRow:
-    run: Run
-    figures: dict[str, Result] = field(default_factory=dict)
+class ModelRow:
+    model: CodeModel
+    figures: dict[str, Figure] = field(default_factory=dict)
 
-    def value(self, metric: str) -> float | None:
-        result = self.figures.get(metric)
-        return result.value if result else None
+    def value(self, key: str) -> float | None:
+        figure = self.figures.get(key)
+        return figure.value if figure else None
 
 
-def board_rows(
-    benchmark_name: str = "humaneval", sort: str = "pass@1", descending: bool = True
-) -> list[BoardRow]:
-    """One row per run of the benchmark, with its overall raw figures (two queries)."""
-    runs = (
-        Run.objects.filter(benchmark__name=benchmark_name)
-        .select_related("model", "benchmark")
-        .prefetch_related(
-            Prefetch(
-                "results",
-                queryset=Result.objects.filter(subset="all", variant="raw"),
-                to_attr="overall",
-            )
+@dataclass(frozen=True)
+class BoardFilters:
+    q: str = ""
+    family: str = ""
+    min_parameters: int | None = None
+    max_parameters: int | None = None
+    benchmark: str = ""
+
+
+def benchmark_names() -> list[str]:
+    return list(Benchmark.objects.order_by("name").values_list("name", flat=True).distinct())
+
+
+def families() -> list[str]:
+    return list(
+        CodeModel.objects.exclude(family="").order_by("family").values_list("family", flat=True).distinct()
+    )
+
+
+def visible_columns(names: Iterable[str]) -> tuple[Column, ...]:
+    """HumanEval always; APPS and docstrings once their benchmark is loaded."""
+    names = set(names) | {HUMANEVAL}
+    return tuple(column for column in BOARD_COLUMNS if column.benchmark in names)
+
+
+def board_queryset(
+    filters: BoardFilters = BoardFilters(), sort: str = "pass@1", descending: bool = True
+) -> QuerySet[CodeModel]:
+    """Models with at least one run, filtered, ordered in SQL so that a page is a LIMIT away."""
+    models = CodeModel.objects.filter(Exists(Run.objects.filter(model=OuterRef("pk"))))
+    if filters.q:
+        models = models.filter(
+            Q(name__icontains=filters.q) | Q(family__icontains=filters.q) | Q(hub_id__icontains=filters.q)
+        )
+    if filters.family:
+        models = models.filter(family=filters.family)
+    if filters.min_parameters is not None:
+        models = models.filter(parameters__gte=filters.min_parameters)
+    if filters.max_parameters is not None:
+        models = models.filter(parameters__lte=filters.max_parameters)
+    if filters.benchmark:
+        models = models.filter(
+            Exists(Result.objects.filter(run__model=OuterRef("pk"), run__benchmark__name=filters.benchmark))
+        )
+    models = models.annotate(evaluating=Exists(Run.objects.filter(model=OuterRef("pk"), status__in=ACTIVE)))
+    if sort in COLUMNS:
+        best = COLUMNS[sort].results().filter(run__model=OuterRef("pk")).order_by("-value")
+        key = Subquery(best.values("value")[:1])
+    elif sort == "parameters":
+        key = F("parameters")
+    elif sort == "date":
+        key = Coalesce("released", TruncDate("created_at"))
+    else:
+        key = Lower("name")
+    order = F("sort_key").desc(nulls_last=True) if descending else F("sort_key").asc(nulls_last=True)
+    return models.annotate(sort_key=key).order_by(order, Lower("name"), "id")
+
+
+def board_figures(model_ids: list[int], columns: Iterable[Column]) -> dict[int, dict[str, Figure]]:
+    """Each model's best figure per column, with the run and temperature it came from (one query)."""
+    keys = {(c.benchmark, c.metric, c.subset, c.variant): c.key for c in columns}
+    if not model_ids or not keys:
+        return {}
+    rows = (
+        Result.objects.filter(
+            run__model_id__in=model_ids,
+            run__benchmark__name__in={k[0] for k in keys},
+            metric__in={k[1] for k in keys},
+            subset__in={k[2] for k in keys},
+            variant__in={k[3] for k in keys},
+        )
+        .order_by("run_id", "id")
+        .values_list(
+            "run__model_id",
+            "run__benchmark__name",
+            "metric",
+            "subset",
+            "variant",
+            "value",
+            "ci_low",
+            "ci_high",
+            "run__temperature",
+            "run_id",
         )
     )
-    rows = [BoardRow(run, {r.metric: r for r in run.overall}) for run in runs]
-    if sort in BOARD_METRICS:
-        filled = [row for row in rows if row.value(sort) is not None]
-        empty = [row for row in rows if row.value(sort) is None]
-        filled.sort(key=lambda row: row.value(sort), reverse=descending)
-        return filled + empty
-    if sort == "model":
-        return sorted(rows, key=lambda row: row.run.model.name.lower(), reverse=descending)
-    return rows
+    figures: dict[int, dict[str, Figure]] = defaultdict(dict)
+    for model_id, benchmark, metric, subset, variant, value, low, high, temperature, run_id in rows:
+        key = keys.get((benchmark, metric, subset, variant))
+        if key is None:
+            continue
+        best = figures[model_id].get(key)
+        if best is None or value > best.value:
+            figures[model_id][key] = Figure(value, low, high, temperature, run_id)
+    return figures
+
+
+def board_rows(models: Iterable[CodeModel], columns: Iterable[Column] = BOARD_COLUMNS) -> list[ModelRow]:
+    models = list(models)
+    figures = board_figures([m.id for m in models], columns)
+    return [ModelRow(model, figures.get(model.id, {})) for model in models]
+
+
+def benchmark_table(
+    benchmark: str, columns: tuple[Column, ...], sort: str, also: tuple[Column, ...] = ()
+) -> list[ModelRow]:
+    """Every model with results on one benchmark, best first: Tables 1 and 3."""
+    models = board_queryset(BoardFilters(benchmark=benchmark), sort=sort)
+    return board_rows(models, also + columns)
+
+
+@dataclass
+class AppsRow:
+    """One line of Table 2: a model, a variant and a k, with a figure per difficulty."""
+
+    model_id: int
+    model_name: str
+    parameters: int | None
+    variant: str
+    metric: str
+    cells: dict[str, tuple[Figure, Figure | None]] = field(default_factory=dict)
+
+
+def apps_table() -> list[AppsRow]:
+    """Best run per model, variant, k and difficulty; the "+timeouts" figure of that same run beside it."""
+    rows = (
+        Result.objects.filter(run__benchmark__name=APPS, subset__in=APPS_SUBSETS)
+        .exclude(variant__startswith=RANKING)
+        .order_by("run_id", "id")
+        .values_list(
+            "run__model_id",
+            "run__model__name",
+            "run__model__parameters",
+            "metric",
+            "subset",
+            "variant",
+            "value",
+            "ci_low",
+            "ci_high",
+            "run__temperature",
+            "run_id",
+        )
+    )
+    per_run: dict[tuple, dict[int, list]] = defaultdict(lambda: defaultdict(lambda: [None, None]))
+    models: dict[int, tuple[str, int | None]] = {}
+    for model_id, name, parameters, metric, subset, variant, value, low, high, temperature, run_id in rows:
+        models[model_id] = (name, parameters)
+        base = variant.removesuffix(TIMEOUTS)
+        slot = 1 if variant.endswith(TIMEOUTS) else 0
+        per_run[model_id, base, metric, subset][run_id][slot] = Figure(value, low, high, temperature, run_id)
+    table: dict[tuple, AppsRow] = {}
+    for (model_id, base, metric, subset), runs in per_run.items():
+        candidates = [pair for pair in runs.values() if pair[0] is not None]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda pair: pair[0].value)
+        row = table.get((model_id, base, metric))
+        if row is None:
+            row = table[model_id, base, metric] = AppsRow(model_id, *models[model_id], base, metric)
+        row.cells[subset] = (best[0], best[1])
+    variant_order = {variant: i for i, variant in enumerate(APPS_VARIANTS)}
+    return sorted(
+        table.values(),
+        key=lambda r: (r.model_name.lower(), variant_order.get(r.variant, 99), r.variant, metric_k(r.metric)),
+    )
+
+
+def metric_k(metric: str) -> int:
+    """The number in "pass@10" or "k=10"; 0 for anything else."""
+    match = re.fullmatch(r"(?:pass@|k=)(\d+)", metric)
+    return int(match[1]) if match else 0
+
+
+def model_detail(model_id: int) -> CodeModel:
+    return CodeModel.objects.get(id=model_id)
+
+
+def model_runs(model: CodeModel) -> list[Run]:
+    """All runs of a model with their overall figures (two queries)."""
+    return list(
+        Run.objects.filter(model=model)
+        .select_related("benchmark")
+        .prefetch_related(
+            Prefetch(
+                "results", queryset=Result.objects.filter(subset="all", variant="raw"), to_attr="overall"
+            )
+        )
+        .order_by("benchmark__name", F("temperature").asc(nulls_first=True), "id")
+    )
+
+
+def problem_counts(run_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """(n executed, c passed) per problem for each run: the input of every pass@k curve (one query)."""
+    rows = (
+        Sample.objects.filter(EXECUTED, run_id__in=run_ids)
+        .values("run_id", "problem_id")
+        .annotate(n=Count("id"), c=Count("id", filter=PASSED))
+        .order_by()
+    )
+    counts: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for row in rows:
+        counts[row["run_id"]].append((row["n"], row["c"]))
+    return counts
+
+
+def stored_ranking(results: Iterable[Result]) -> dict[str, list[tuple[int, float]]]:
+    """Figure 7 as the generation workers store it: variant "ranking:<heuristic>", metric "k=<samples>"."""
+    curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for result in results:
+        if result.variant.startswith(RANKING) and result.subset == "all" and metric_k(result.metric):
+            curves[result.variant.removeprefix(RANKING)].append((metric_k(result.metric), result.value))
+    return {name: sorted(points) for name, points in curves.items()}
+
+
+def ranking_results(run: Run) -> QuerySet[Result]:
+    return Result.objects.filter(run=run, variant__startswith=RANKING)
+
+
+def ranking_samples(run: Run) -> list[tuple[int, int, float | None, float | None, bool]]:
+    """(problem, index, mean log-prob, sum log-prob, passed) of every executed sample, without its text."""
+    return [
+        (problem_id, index, mean, total, verdict == Sample.Verdict.PASSED)
+        for problem_id, index, mean, total, verdict in Sample.objects.filter(EXECUTED, run=run)
+        .order_by()
+        .values_list("problem_id", "index", "mean_logprob", "sum_logprob", "verdict")
+    ]
 
 
 def run_detail(run_id: int) -> Run:
@@ -80,3 +346,184 @@ def run_progress(run_id: int) -> dict:
         "total": run.samples_total,
         "error": run.error,
     }
+
+
+def problem_detail(problem_id: int) -> Problem:
+    return Problem.objects.select_related("benchmark").get(id=problem_id)
+
+
+@dataclass(frozen=True)
+class ProblemRun:
+    run_id: int
+    model_id: int
+    model_name: str
+    temperature: float | None
+    status: str
+    samples: int
+    executed: int
+    passed: int
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.executed if self.executed else None
+
+
+def problem_runs(problem: Problem) -> list[ProblemRun]:
+    """How every run did on one problem, best pass rate first (one query)."""
+    rows = (
+        Sample.objects.filter(problem=problem)
+        .values("run_id", "run__model_id", "run__model__name", "run__temperature", "run__status")
+        .annotate(
+            samples=Count("id"), executed=Count("id", filter=EXECUTED), passed=Count("id", filter=PASSED)
+        )
+        .order_by()
+    )
+    runs = [ProblemRun(*row.values()) for row in rows]
+    return sorted(runs, key=lambda r: (-(r.pass_rate or 0), r.model_name.lower(), r.run_id))
+
+
+def comparable_models() -> list[tuple[int, str]]:
+    finished = Run.objects.filter(model=OuterRef("pk"), status=Run.Status.FINISHED)
+    return list(CodeModel.objects.filter(Exists(finished)).order_by(Lower("name")).values_list("id", "name"))
+
+
+def best_run(model_id: int, benchmark: str) -> Run | None:
+    """A model's finished run with the highest pass@1 on a benchmark: the one a comparison uses."""
+    pass_at_1 = Result.objects.filter(run=OuterRef("pk"), metric="pass@1", subset="all", variant="raw")
+    return (
+        Run.objects.filter(model_id=model_id, benchmark__name=benchmark, status=Run.Status.FINISHED)
+        .select_related("model", "benchmark")
+        .annotate(score=Subquery(pass_at_1.values("value")[:1]))
+        .order_by(F("score").desc(nulls_last=True), "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    task_id: str
+    problem_id: int
+    a: tuple[int, int] | None
+    b: tuple[int, int] | None
+
+    @staticmethod
+    def rate(counts: tuple[int, int] | None) -> float | None:
+        return counts[1] / counts[0] if counts and counts[0] else None
+
+    @property
+    def rate_a(self) -> float | None:
+        return self.rate(self.a)
+
+    @property
+    def rate_b(self) -> float | None:
+        return self.rate(self.b)
+
+
+def compare_runs(run_a: Run, run_b: Run) -> list[ComparisonRow]:
+    """Problem by problem (matched by task id), the (n, c) of each run (two queries)."""
+    rows = (
+        Sample.objects.filter(EXECUTED, run_id__in=[run_a.id, run_b.id])
+        .values("run_id", "problem__task_id")
+        .annotate(n=Count("id"), c=Count("id", filter=PASSED))
+        .order_by()
+    )
+    counts = {(row["run_id"], row["problem__task_id"]): (row["n"], row["c"]) for row in rows}
+    return [
+        ComparisonRow(task_id, problem_id, counts.get((run_a.id, task_id)), counts.get((run_b.id, task_id)))
+        for problem_id, task_id in run_a.benchmark.problems.order_by("position").values_list("id", "task_id")
+    ]
+
+
+@dataclass
+class QueueEntry:
+    """A submission with the state read from its runs and its progress in samples."""
+
+    submission: Submission
+    state: str
+    reason: str = ""
+    generated: int = 0
+    executed: int = 0
+    total: int = 0
+
+    @property
+    def state_label(self) -> str:
+        return self.state.capitalize()
+
+
+def submission_state(submission: Submission, runs: list[Run]) -> tuple[str, str]:
+    """Pending, approved, generating, executing, finished or failed (with its reason)."""
+    if submission.status != Submission.Status.APPROVED:
+        return submission.status, submission.reason
+    statuses = {run.status for run in runs}
+    failed = [run for run in runs if run.status == Run.Status.FAILED]
+    if failed:
+        reason = "; ".join(
+            f"{run.benchmark.name} at T={run.temperature}: {run.error or 'no reason given'}" for run in failed
+        )
+        return "failed", reason[:1000]
+    if Run.Status.CANCELLED in statuses:
+        return "cancelled", "A run was cancelled by staff."
+    if not statuses or statuses == {Run.Status.PENDING}:
+        return "approved", ""
+    if statuses == {Run.Status.FINISHED}:
+        return "finished", ""
+    if statuses & {Run.Status.GENERATING, Run.Status.PENDING}:
+        return "generating", ""
+    return "executing", ""
+
+
+def submission_queue(ids: Iterable[int] | None = None, limit: int = 200) -> list[QueueEntry]:
+    """The newest submissions with their state and progress (four queries)."""
+    submissions = Submission.objects.select_related("author").prefetch_related(
+        Prefetch("runs", queryset=Run.objects.select_related("benchmark").order_by("id"))
+    )
+    if ids is not None:
+        submissions = submissions.filter(id__in=list(ids))
+    submissions = list(submissions[:limit])
+    written = {Run.Status.EXECUTING, Run.Status.FINISHED}
+    counted = [run.id for s in submissions for run in s.runs.all() if run.status not in written]
+    counts = dict(
+        Sample.objects.filter(run_id__in=counted).order_by().values_list("run_id").annotate(count=Count("id"))
+        if counted
+        else []
+    )
+    entries = []
+    for submission in submissions:
+        runs = list(submission.runs.all())
+        state, reason = submission_state(submission, runs)
+        entries.append(
+            QueueEntry(
+                submission,
+                state,
+                reason,
+                generated=sum(
+                    run.samples_total if run.status in written else counts.get(run.id, 0) for run in runs
+                ),
+                executed=sum(run.samples_executed for run in runs),
+                total=sum(run.samples_total for run in runs),
+            )
+        )
+    return entries
+
+
+def submissions_since(author, since: datetime) -> QuerySet[Submission]:
+    """An author's submissions that count towards the weekly limit: all but those they cancelled."""
+    return Submission.objects.filter(author=author, created_at__gte=since).exclude(
+        status=Submission.Status.CANCELLED
+    )
+
+
+def week_ago() -> datetime:
+    return timezone.now() - timedelta(days=7)
+
+
+def open_duplicate(fingerprint: str) -> Submission | None:
+    """A submission of the same model, revision and settings that is queued, running or finished."""
+    return (
+        Submission.objects.filter(
+            fingerprint=fingerprint, status__in=[Submission.Status.PENDING, Submission.Status.APPROVED]
+        )
+        .exclude(runs__status__in=[Run.Status.FAILED, Run.Status.CANCELLED])
+        .order_by("created_at")
+        .first()
+    )

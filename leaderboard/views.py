@@ -1,49 +1,250 @@
+"""Pages of the public site: thin views over selectors (reads), services (writes) and plots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from evaluation.models import Run
-from leaderboard import selectors
+from evaluation.models import Run, Sample
+from leaderboard import exports, plots, selectors, services
+from leaderboard.conf import setting
+from leaderboard.exports import export_format, table_response
+from leaderboard.forms import BoardFilterForm, CompareForm, RejectForm, SignupForm, SubmissionForm
+from leaderboard.models import Submission
 
-SORTS = {"model", *selectors.BOARD_METRICS}
+PAGE_SIZE = 100
+RANKING_LIVE_LIMIT = 50_000
+
+
+def found(select: Callable, *args):
+    """The selector's object, or a 404 page instead of a traceback."""
+    try:
+        return select(*args)
+    except ObjectDoesNotExist:
+        raise Http404("Not found") from None
+
+
+def board_sort(request, keys: set[str]) -> tuple[str, bool]:
+    sort = request.GET.get("sort", "pass@1")
+    if sort not in keys:
+        sort = "pass@1"
+    order = request.GET.get("order")
+    descending = order != "asc" if order in ("asc", "desc") else sort != "model"
+    return sort, descending
+
+
+def sort_links(request, keys: list[str], sort: str, descending: bool) -> dict[str, tuple[str, str]]:
+    """Each sortable header: the URL sorting by it (flipping the order if it is the sort) and its arrow."""
+    links = {}
+    for key in keys:
+        params = request.GET.copy()
+        params.pop("page", None)
+        params["sort"] = key
+        active = key == sort
+        params["order"] = (
+            ("asc" if descending else "desc") if active else ("asc" if key == "model" else "desc")
+        )
+        links[key] = ("?" + params.urlencode(), ("▼" if descending else "▲") if active else "")
+    return links
 
 
 def index(request):
-    sort = request.GET.get("sort", "pass@1")
-    if sort not in SORTS:
-        sort = "pass@1"
-    descending = request.GET.get("order", "desc") != "asc"
-    rows = selectors.board_rows("humaneval", sort=sort, descending=descending)
+    names = selectors.benchmark_names()
+    form = BoardFilterForm(request.GET, families=selectors.families(), benchmarks=names)
+    columns = selectors.visible_columns(names)
+    keys = [c.key for c in columns] + list(selectors.MODEL_SORTS)
+    sort, descending = board_sort(request, set(keys))
+    models = selectors.board_queryset(form.filters(), sort, descending)
+    fmt = export_format(request)
+    if fmt:
+        return table_response(
+            fmt, "leaderboard", *exports.board_table(selectors.board_rows(models, columns), columns)
+        )
+    page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "leaderboard/index.html",
         {
-            "rows": rows,
-            "metrics": selectors.BOARD_METRICS,
+            "form": form,
+            "rows": selectors.board_rows(page.object_list, columns),
+            "page": page,
+            "page_query": params.urlencode(),
+            "columns": columns,
+            "groups": column_groups(columns),
+            "links": sort_links(request, keys, sort, descending),
             "sort": sort,
-            "descending": descending,
         },
     )
 
 
+def column_groups(columns) -> list[tuple[str, int]]:
+    groups: list[tuple[str, int]] = []
+    for column in columns:
+        if groups and groups[-1][0] == column.group:
+            groups[-1] = (column.group, groups[-1][1] + 1)
+        else:
+            groups.append((column.group, 1))
+    return groups
+
+
+def table_humaneval(request):
+    columns = selectors.HUMANEVAL_COLUMNS
+    rows = selectors.benchmark_table(selectors.HUMANEVAL, columns, "pass@1")
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, "table1-humaneval", *exports.board_table(rows, columns))
+    return render(request, "leaderboard/table_humaneval.html", {"rows": rows, "columns": columns})
+
+
+def table_apps(request):
+    rows = selectors.apps_table()
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, "table2-apps", *exports.apps_table(rows))
+    return render(request, "leaderboard/table_apps.html", {"rows": rows, "subsets": selectors.APPS_SUBSETS})
+
+
+def table_docstrings(request):
+    code = selectors.HUMANEVAL_COLUMNS[:2]
+    columns = code + selectors.DOCSTRING_COLUMNS
+    rows = selectors.benchmark_table(
+        selectors.DOCSTRINGS, selectors.DOCSTRING_COLUMNS, "docstrings:pass@1", code
+    )
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, "table3-docstrings", *exports.board_table(rows, columns))
+    return render(
+        request, "leaderboard/table_docstrings.html", {"rows": rows, "code": code, "docstrings": columns[2:]}
+    )
+
+
+def charts(request):
+    """Figure 6 across the board; the per-model figures live on model pages."""
+    columns = (selectors.COLUMNS["pass@1"], selectors.COLUMNS["pass@100"])
+    models = selectors.board_queryset(selectors.BoardFilters(benchmark=selectors.HUMANEVAL))
+    rows = selectors.board_rows(models.filter(parameters__isnull=False), columns)
+    points = {
+        column.label: [
+            (r.model.name, r.model.parameters, r.value(column.key))
+            for r in rows
+            if r.value(column.key) is not None
+        ]
+        for column in columns
+    }
+    figure = plots.size_figure({label: series for label, series in points.items() if series})
+    return render(request, "leaderboard/charts.html", {"size_figure": figure, "rows": rows})
+
+
+def temperature_curves(runs: list[Run], counts: dict[int, list[tuple[int, int]]]) -> dict[str, list]:
+    curves: dict[str, list] = {}
+    for run in runs:
+        if counts.get(run.id):
+            name = f"T={run.temperature}" if run.temperature is not None else f"run {run.id}"
+            curves[f"{name} (run {run.id})" if name in curves else name] = plots.pass_at_k_curve(
+                counts[run.id]
+            )
+    return curves
+
+
+def model_detail(request, model_id: int):
+    model = found(selectors.model_detail, model_id)
+    runs = selectors.model_runs(model)
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, f"model-{model.id}-runs", *exports.model_runs_table(runs))
+    humaneval = [
+        r for r in runs if r.benchmark.name == selectors.HUMANEVAL and r.status == Run.Status.FINISHED
+    ]
+    counts = selectors.problem_counts([r.id for r in humaneval])
+    curves = temperature_curves(humaneval, counts)
+    by_temperature = {
+        r.temperature: plots.pass_at_k_curve(counts[r.id])
+        for r in sorted(humaneval, key=lambda r: r.n)
+        if counts.get(r.id) and r.temperature is not None
+    }
+    ranked = max(humaneval, key=lambda r: (r.n, r.id), default=None)
+    return render(
+        request,
+        "leaderboard/model.html",
+        {
+            "model": model,
+            "runs": runs,
+            "pass_figure": plots.pass_at_k_figure(curves) if curves else None,
+            "temperature_figure": plots.best_temperature_figure(plots.best_temperatures(by_temperature))
+            if len(by_temperature) > 1
+            else None,
+            "ranking_run": ranked,
+            "ranking_figure": ranking_figure(
+                ranked, selectors.stored_ranking(selectors.ranking_results(ranked))
+            )
+            if ranked
+            else None,
+        },
+    )
+
+
+def ranking_figure(run: Run, stored: dict) -> dict | None:
+    """Figure 7 from stored results, else computed live from the run's samples while it stays cheap."""
+    curves = stored
+    if not curves and run.status == Run.Status.FINISHED and run.samples_total <= RANKING_LIVE_LIMIT:
+        curves = plots.ranking_curves(selectors.ranking_samples(run))
+    return plots.ranking_figure(curves) if curves else None
+
+
 def run_detail(request, run_id: int):
-    try:
-        run = selectors.run_detail(run_id)
-    except Run.DoesNotExist:
-        raise Http404("No such run") from None
+    run = found(selectors.run_detail, run_id)
+    grid = list(selectors.problem_grid(run))
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, f"run-{run.id}-problems", *exports.grid_table(grid))
     task_id = request.GET.get("problem")
     problem, samples = selectors.problem_samples(run, task_id) if task_id else (None, None)
     if task_id and problem is None:
         raise Http404("No such problem in this run's benchmark")
+    samples = list(samples) if samples is not None else None
+    counts = [(p.executed, p.passed) for p in grid if p.executed]
+    curve = plots.pass_at_k_curve(counts) if run.status == Run.Status.FINISHED else []
     return render(
         request,
         "leaderboard/run.html",
         {
             "run": run,
-            "grid": selectors.problem_grid(run),
+            "grid": grid,
             "problem": problem,
             "samples": samples,
+            "figures": [r for r in run.results.all() if r.subset == "all" and r.variant == "raw"],
+            "other_results": [r for r in run.results.all() if not (r.subset == "all" and r.variant == "raw")],
+            "pass_figure": plots.pass_at_k_figure({f"T={run.temperature}": curve})
+            if len(curve) > 1
+            else None,
+            "ranking_figure": ranking_figure(run, selectors.stored_ranking(run.results.all())),
+            "bleu_figure": bleu_figure(problem, samples) if problem else None,
         },
     )
+
+
+def bleu_figure(problem, samples: list[Sample]) -> dict | None:
+    if not problem.canonical_solution:
+        return None
+    scores = {Sample.Verdict.PASSED: [], Sample.Verdict.FAILED: []}
+    for sample in samples:
+        verdict = Sample.Verdict.FAILED if sample.verdict == Sample.Verdict.TIMEOUT else sample.verdict
+        if verdict in scores:
+            scores[verdict].append(round(plots.bleu(sample.completion, problem.canonical_solution), 2))
+    if not any(scores.values()):
+        return None
+    return plots.bleu_figure(scores[Sample.Verdict.PASSED], scores[Sample.Verdict.FAILED])
 
 
 def run_progress(request, run_id: int):
@@ -51,3 +252,141 @@ def run_progress(request, run_id: int):
         return JsonResponse(selectors.run_progress(run_id))
     except Run.DoesNotExist:
         return JsonResponse({"error": "no such run"}, status=404)
+
+
+def problem_detail(request, problem_id: int):
+    problem = found(selectors.problem_detail, problem_id)
+    runs = selectors.problem_runs(problem)
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, f"problem-{problem.id}", *exports.problem_runs_table(runs))
+    return render(request, "leaderboard/problem.html", {"problem": problem, "runs": runs})
+
+
+def compare(request):
+    names = selectors.benchmark_names()
+    form = CompareForm(request.GET or None, models=selectors.comparable_models(), benchmarks=names)
+    context = {"form": form}
+    if form.is_valid():
+        data = form.cleaned_data
+        run_a = selectors.best_run(data["a"], data["benchmark"])
+        run_b = selectors.best_run(data["b"], data["benchmark"])
+        for field, run in (("a", run_a), ("b", run_b)):
+            if run is None:
+                form.add_error(field, f"This model has no finished run on {data['benchmark']}.")
+        if run_a and run_b:
+            rows = selectors.compare_runs(run_a, run_b)
+            fmt = export_format(request)
+            if fmt:
+                return table_response(fmt, "comparison", *exports.comparison_table(rows))
+            solved = [(bool(r.a and r.a[1]), bool(r.b and r.b[1])) for r in rows]
+            context |= {
+                "run_a": run_a,
+                "run_b": run_b,
+                "rows": rows,
+                "summary": {
+                    "both": solved.count((True, True)),
+                    "only_a": solved.count((True, False)),
+                    "only_b": solved.count((False, True)),
+                    "neither": solved.count((False, False)),
+                },
+            }
+    return render(request, "leaderboard/compare.html", context)
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        messages.success(request, f"Welcome, {user.get_username()}.")
+        return redirect("submit")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def submit(request):
+    form = SubmissionForm(request.POST or None, benchmarks=selectors.benchmark_names())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            submission = services.create_submission(
+                request.user,
+                display_name=data["display_name"],
+                family=data["family"],
+                hub_id=data["hub_id"],
+                local_path=data["local_path"],
+                revision=data["revision"],
+                precision=data["precision"],
+                parameters=data["parameters"],
+                parameters_source=form.parameters_source
+                or ("entered by the author" if data["parameters"] else ""),
+                benchmarks=data["benchmarks"],
+                temperatures=data["temperatures"],
+                ks=data["ks"],
+                n=data["n"],
+                max_new_tokens=data["max_new_tokens"],
+                prompt_template=data["prompt_template"],
+            )
+        except services.SubmissionError as error:
+            form.add_error(error.field, str(error))
+        else:
+            waiting = "waits for approval" if submission.status == Submission.Status.PENDING else "is queued"
+            messages.success(request, f"Submission #{submission.id} ({submission.display_name}) {waiting}.")
+            return redirect(reverse("queue") + f"#submission-{submission.id}")
+    return render(
+        request,
+        "leaderboard/submit.html",
+        {"form": form, "need_approval": setting("SUBMISSIONS_NEED_APPROVAL")},
+    )
+
+
+def queue(request):
+    entries = selectors.submission_queue()
+    fmt = export_format(request)
+    if fmt:
+        return table_response(fmt, "queue", *exports.queue_table(entries))
+    return render(request, "leaderboard/queue.html", {"entries": entries, "reject_form": RejectForm()})
+
+
+def decide(request, submission_id: int, action: Callable, done: str):
+    submission = get_object_or_404(Submission, id=submission_id)
+    try:
+        action(submission)
+    except services.SubmissionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Submission #{submission.id} {done}.")
+    return redirect(reverse("queue") + f"#submission-{submission.id}")
+
+
+@require_POST
+@login_required
+def cancel_submission(request, submission_id: int):
+    return decide(request, submission_id, lambda s: services.cancel_submission(s, request.user), "cancelled")
+
+
+def staff_only(request) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff decide on submissions.")
+
+
+@require_POST
+@login_required
+def approve_submission(request, submission_id: int):
+    staff_only(request)
+    return decide(request, submission_id, lambda s: services.approve_submission(s, request.user), "approved")
+
+
+@require_POST
+@login_required
+def reject_submission(request, submission_id: int):
+    staff_only(request)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason for the rejection; nothing was changed.")
+        return redirect(reverse("queue") + f"#submission-{submission_id}")
+    reason = form.cleaned_data["reason"]
+    return decide(
+        request, submission_id, lambda s: services.reject_submission(s, request.user, reason), "rejected"
+    )

@@ -1,0 +1,249 @@
+"""The paper's figures as Plotly JSON (plain dicts), built from selector output without queries.
+
+Text that reaches Plotly is HTML-escaped: Plotly renders a few tags (<b>, <a>, <br>) in labels, so
+a model called "<a href=...>" must arrive as entities, which Plotly shows as plain characters.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+from evaluation.metrics import pass_at_k
+
+COLORS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|\S")
+
+
+def k_grid(n: int, points: int = 24) -> list[int]:
+    """Every k up to 10, then about log-spaced up to n: a smooth curve on a log axis for little work."""
+    ks = {k for k in range(1, min(n, 10) + 1)}
+    ks |= {min(n, max(1, round(n ** (i / points)))) for i in range(points + 1)}
+    return sorted(ks | {n}) if n >= 1 else []
+
+
+def pass_at_k_curve(
+    counts: Sequence[tuple[int, int]], ks: Iterable[int] | None = None
+) -> list[tuple[int, float]]:
+    """Mean pass@k over problems for each k within the smallest n; equal (n, c) pairs are computed once."""
+    if not counts:
+        return []
+    smallest = min(n for n, _ in counts)
+    pairs = Counter(counts)
+    total = len(counts)
+    ks = [k for k in (ks or k_grid(smallest)) if 1 <= k <= smallest]
+    return [(k, sum(m * pass_at_k(n, c, k) for (n, c), m in pairs.items()) / total) for k in ks]
+
+
+def best_temperatures(curves: dict[float, list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """For each k, the temperature whose curve is highest there (Figure 5, right)."""
+    best: dict[int, tuple[float, float]] = {}
+    for temperature, points in curves.items():
+        for k, value in points:
+            if k not in best or value > best[k][0]:
+                best[k] = (value, temperature)
+    return [(k, best[k][1]) for k in sorted(best)]
+
+
+def ranking_curves(
+    samples: Iterable[tuple[int, int, float | None, float | None, bool]],
+) -> dict[str, list[tuple[int, float]]]:
+    """Pass rate when only one of the first k samples may be submitted, chosen by each heuristic.
+
+    Random is pass@1 and the oracle is pass@k; mean and sum log-probability pick the sample the model
+    was most sure of. Empty when some sample lacks its log-probabilities.
+    """
+    per_problem: dict[int, list[tuple[int, float | None, float | None, bool]]] = defaultdict(list)
+    for problem, index, mean, total, passed in samples:
+        if mean is None or total is None:
+            return {}
+        per_problem[problem].append((index, mean, total, passed))
+    if not per_problem:
+        return {}
+    ordered = [sorted(rows) for rows in per_problem.values()]
+    smallest = min(len(rows) for rows in ordered)
+    ks = k_grid(smallest)
+    curves: dict[str, list[tuple[int, float]]] = {}
+    counts = [(len(rows), sum(passed for *_, passed in rows)) for rows in ordered]
+    curves["random"] = [(k, sum(c / n for n, c in counts) / len(counts)) for k in ks]
+    for name, position in (("mean_logprob", 1), ("sum_logprob", 2)):
+        hits = dict.fromkeys(ks, 0)
+        for rows in ordered:
+            best = None
+            for k, row in enumerate(rows[:smallest], start=1):
+                if best is None or row[position] > best[position]:
+                    best = row
+                if k in hits:
+                    hits[k] += best[3]
+        curves[name] = [(k, hits[k] / len(ordered)) for k in ks]
+    curves["oracle"] = pass_at_k_curve(counts, ks)
+    return curves
+
+
+def tokens(code: str) -> list[str]:
+    return TOKEN.findall(code)
+
+
+def bleu(candidate: str, reference: str, max_n: int = 4) -> float:
+    """Sentence-level BLEU-4 in 0..100 on code tokens, add-one smoothed above unigrams (Lin and Och)."""
+    hypothesis, truth = tokens(candidate), tokens(reference)
+    if not hypothesis or not truth:
+        return 0.0
+    log_precision = 0.0
+    for n in range(1, max_n + 1):
+        grams = Counter(tuple(hypothesis[i : i + n]) for i in range(len(hypothesis) - n + 1))
+        truth_grams = Counter(tuple(truth[i : i + n]) for i in range(len(truth) - n + 1))
+        matches = sum(min(count, truth_grams[gram]) for gram, count in grams.items())
+        possible = sum(grams.values())
+        if n == 1:
+            if matches == 0:
+                return 0.0
+            log_precision += math.log(matches / possible)
+        else:
+            log_precision += math.log((matches + 1) / (possible + 1))
+    brevity = min(0.0, 1 - len(truth) / len(hypothesis))
+    return 100 * math.exp(brevity + log_precision / max_n)
+
+
+def _layout(title: str, xaxis: dict, yaxis: dict) -> dict:
+    return {
+        "title": {"text": title},
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "legend": {"orientation": "h", "y": -0.2},
+        "height": 380,
+    }
+
+
+def label(text: str) -> str:
+    return html.escape(text)
+
+
+def pass_at_k_figure(curves: dict[str, list[tuple[int, float]]]) -> dict:
+    """Figure 5, left: pass@k against k, one line per run (named by its temperature)."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": label(name),
+            "x": [k for k, _ in points],
+            "y": [100 * value for _, value in points],
+            "line": {"color": COLORS[i % len(COLORS)]},
+        }
+        for i, (name, points) in enumerate(curves.items())
+    ]
+    return {
+        "data": data,
+        "layout": _layout(
+            "pass@k against k", {"title": {"text": "k"}, "type": "log"}, {"title": {"text": "pass@k (%)"}}
+        ),
+    }
+
+
+def best_temperature_figure(points: list[tuple[int, float]]) -> dict:
+    """Figure 5, right: the best sampling temperature for each k."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "best temperature",
+            "x": [k for k, _ in points],
+            "y": [t for _, t in points],
+            "line": {"shape": "hv", "color": COLORS[1]},
+        }
+    ]
+    return {
+        "data": data,
+        "layout": _layout(
+            "Best temperature for each k",
+            {"title": {"text": "k"}, "type": "log"},
+            {"title": {"text": "temperature"}, "rangemode": "tozero"},
+        ),
+    }
+
+
+def size_figure(points: dict[str, list[tuple[str, int, float]]]) -> dict:
+    """Figure 6: pass@k against the number of parameters on a log axis, one series per k."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers+lines",
+            "name": label(metric),
+            "x": [parameters for _, parameters, _ in sorted(series, key=lambda p: p[1])],
+            "y": [100 * value for _, _, value in sorted(series, key=lambda p: p[1])],
+            "text": [label(name) for name, _, _ in sorted(series, key=lambda p: p[1])],
+            "hovertemplate": "%{text}<br>%{x:.3s} parameters<br>%{y:.1f}%<extra></extra>",
+            "line": {"color": COLORS[i % len(COLORS)]},
+        }
+        for i, (metric, series) in enumerate(points.items())
+    ]
+    return {
+        "data": data,
+        "layout": _layout(
+            "HumanEval against model size",
+            {"title": {"text": "parameters"}, "type": "log"},
+            {"title": {"text": "pass rate (%)"}},
+        ),
+    }
+
+
+RANKING_NAMES = {
+    "oracle": "Oracle (pass@k)",
+    "mean_logprob": "Highest mean log p",
+    "sum_logprob": "Highest sum log p",
+    "random": "Random (pass@1)",
+}
+
+
+def ranking_figure(curves: dict[str, list[tuple[int, float]]]) -> dict:
+    """Figure 7: the pass rate of one chosen sample against the number of samples drawn."""
+    order = [name for name in RANKING_NAMES if name in curves] + sorted(set(curves) - set(RANKING_NAMES))
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": label(RANKING_NAMES.get(name, name)),
+            "x": [k for k, _ in curves[name]],
+            "y": [100 * value for _, value in curves[name]],
+            "line": {
+                "color": COLORS[i % len(COLORS)],
+                "dash": "dot" if name in ("oracle", "random") else "solid",
+            },
+        }
+        for i, name in enumerate(order)
+    ]
+    return {
+        "data": data,
+        "layout": _layout(
+            "Ranking heuristics against the number of samples",
+            {"title": {"text": "number of samples k"}, "type": "log"},
+            {"title": {"text": "pass rate of the chosen sample (%)"}},
+        ),
+    }
+
+
+def bleu_figure(correct: list[float], incorrect: list[float]) -> dict:
+    """Figure 8: BLEU against the canonical solution, of the correct and of the incorrect samples."""
+    data = [
+        {
+            "type": "box",
+            "name": name,
+            "y": scores,
+            "boxpoints": "all",
+            "jitter": 0.4,
+            "pointpos": 0,
+            "marker": {"color": color},
+        }
+        for name, scores, color in (("correct", correct, COLORS[2]), ("incorrect", incorrect, COLORS[1]))
+        if scores
+    ]
+    return {
+        "data": data,
+        "layout": _layout(
+            "BLEU of correct and incorrect samples", {}, {"title": {"text": "BLEU"}, "range": [0, 100]}
+        ),
+    }
