@@ -26,8 +26,8 @@ class Progress:
     grades_wanted: int
 
     @property
-    def share(self) -> float:
-        return self.grades_done / self.grades_wanted if self.grades_wanted else 1.0
+    def percent(self) -> int:
+        return int(100 * self.grades_done / self.grades_wanted) if self.grades_wanted else 100
 
 
 def progress(annotator) -> Progress:

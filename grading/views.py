@@ -64,7 +64,12 @@ def _screen(request, item: Item, grade: Grade | None, form: GradeForm | None = N
 def index(request):
     item = services.next_item(request.user)
     if item is None:
-        return render(request, "grading/done.html", {"progress": selectors.progress(request.user)})
+        last = selectors.grade_before(request.user, None)
+        return render(
+            request,
+            "grading/done.html",
+            {"progress": selectors.progress(request.user), "back": last.item_id if last else None},
+        )
     return _screen(request, item, selectors.own_grade(request.user, item))
 
 
@@ -121,7 +126,11 @@ def history(request):
 
 def table(request):
     """Table 3: public, like the rest of the results."""
-    return render(request, "grading/table.html", {"rows": selectors.docstring_table()})
+    return render(
+        request,
+        "grading/table.html",
+        {"rows": selectors.docstring_table(), "reviewer": can_review(request.user)},
+    )
 
 
 @reviewer_required
