@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from leaderboard import hub, selectors
+from leaderboard import hub, selectors, services
 from leaderboard.conf import setting
 from leaderboard.models import Submission
 
@@ -17,7 +17,7 @@ MAX_TEMPERATURE = 2.0
 MAX_TEMPERATURES = 6
 MAX_SAMPLES = 1000
 KS = (1, 10, 100)
-PROMPT_TEMPLATES = (("", "The benchmark's prompt as it is (the Codex paper)"),)
+DEFAULT_TEMPLATE = ("", "Each benchmark's default (HumanEval: its own prompt, as in the paper)")
 
 
 class BoardFilterForm(forms.Form):
@@ -136,11 +136,20 @@ class SubmissionForm(forms.Form):
     )
     n = forms.IntegerField(min_value=1, max_value=MAX_SAMPLES, initial=20, help_text="Samples per problem.")
     max_new_tokens = forms.IntegerField(min_value=16, max_value=4096, initial=300, label="Max new tokens")
-    prompt_template = forms.ChoiceField(choices=PROMPT_TEMPLATES, required=False)
+    prompt_template = forms.ChoiceField(
+        required=False, help_text="Applies to the benchmarks that have templates."
+    )
 
     def __init__(self, *args, benchmarks: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["benchmarks"].choices = [(b, b) for b in benchmarks if b != selectors.DOCSTRINGS]
+        runnable = [name for name in benchmarks if name in services.GENERATED_BENCHMARKS]
+        self.fields["benchmarks"].choices = [(name, name) for name in runnable]
+        self.templates = {name: services.prompt_templates(name) for name in runnable}
+        self.fields["prompt_template"].choices = [DEFAULT_TEMPLATE] + [
+            (template, f"{name}: {template}")
+            for name, templates in self.templates.items()
+            for template in templates
+        ]
         self.parameters_source = ""
 
     def clean_display_name(self) -> str:
@@ -175,6 +184,11 @@ class SubmissionForm(forms.Form):
                 data["hub_id"] = hub.check_hub_id(location)
         except hub.ModelInfoError as error:
             self.add_error("location", str(error))
+        template, chosen = data.get("prompt_template"), data.get("benchmarks") or []
+        if template and not any(template in self.templates.get(name, ()) for name in chosen):
+            self.add_error(
+                "prompt_template", f"The template {template} belongs to none of the chosen benchmarks."
+            )
         ks, n = data.get("ks"), data.get("n")
         if ks and n is not None and n < max(ks):
             self.add_error(

@@ -12,13 +12,15 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
+from evaluation.generation import ranking
+from evaluation.generation.ranking import ScoredSample
 from evaluation.metrics import pass_at_k
 
 COLORS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|\S")
 
 
-def k_grid(n: int, points: int = 24) -> list[int]:
+def curve_ks(n: int, points: int = 24) -> list[int]:
     """Every k up to 10, then about log-spaced up to n: a smooth curve on a log axis for little work."""
     ks = {k for k in range(1, min(n, 10) + 1)}
     ks |= {min(n, max(1, round(n ** (i / points)))) for i in range(points + 1)}
@@ -34,7 +36,7 @@ def pass_at_k_curve(
     smallest = min(n for n, _ in counts)
     pairs = Counter(counts)
     total = len(counts)
-    ks = [k for k in (ks or k_grid(smallest)) if 1 <= k <= smallest]
+    ks = [k for k in (ks or curve_ks(smallest)) if 1 <= k <= smallest]
     return [(k, sum(m * pass_at_k(n, c, k) for (n, c), m in pairs.items()) / total) for k in ks]
 
 
@@ -48,39 +50,25 @@ def best_temperatures(curves: dict[float, list[tuple[int, float]]]) -> list[tupl
     return [(k, best[k][1]) for k in sorted(best)]
 
 
-def ranking_curves(
+def ranking_from_samples(
     samples: Iterable[tuple[int, int, float | None, float | None, bool]],
 ) -> dict[str, list[tuple[int, float]]]:
-    """Pass rate when only one of the first k samples may be submitted, chosen by each heuristic.
+    """Figure 7's curves from (problem, index, mean log p, sum log p, passed), by the generation core.
 
-    Random is pass@1 and the oracle is pass@k; mean and sum log-probability pick the sample the model
-    was most sure of. Empty when some sample lacks its log-probabilities.
+    Empty when some sample lacks its log-probabilities (imported samples often do).
     """
-    per_problem: dict[int, list[tuple[int, float | None, float | None, bool]]] = defaultdict(list)
-    for problem, index, mean, total, passed in samples:
+    per_problem: dict[int, list[ScoredSample]] = defaultdict(list)
+    for problem, _, mean, total, passed in samples:
         if mean is None or total is None:
             return {}
-        per_problem[problem].append((index, mean, total, passed))
+        per_problem[problem].append(ScoredSample(passed, mean, total))
     if not per_problem:
         return {}
-    ordered = [sorted(rows) for rows in per_problem.values()]
-    smallest = min(len(rows) for rows in ordered)
-    ks = k_grid(smallest)
-    curves: dict[str, list[tuple[int, float]]] = {}
-    counts = [(len(rows), sum(passed for *_, passed in rows)) for rows in ordered]
-    curves["random"] = [(k, sum(c / n for n, c in counts) / len(counts)) for k in ks]
-    for name, position in (("mean_logprob", 1), ("sum_logprob", 2)):
-        hits = dict.fromkeys(ks, 0)
-        for rows in ordered:
-            best = None
-            for k, row in enumerate(rows[:smallest], start=1):
-                if best is None or row[position] > best[position]:
-                    best = row
-                if k in hits:
-                    hits[k] += best[3]
-        curves[name] = [(k, hits[k] / len(ordered)) for k in ks]
-    curves["oracle"] = pass_at_k_curve(counts, ks)
-    return curves
+    points = ranking.ranking_curves(list(per_problem.values()))
+    return {
+        name: [(point.k, getattr(point, name)) for point in points]
+        for name in ("oracle", "mean_logprob", "sum_logprob", "random")
+    }
 
 
 def tokens(code: str) -> list[str]:

@@ -11,11 +11,27 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from evaluation.execution import BENCHMARKS, benchmark_module
 from evaluation.models import Benchmark, CodeModel
 from evaluation.services import create_generation_run, start_generation
 from leaderboard import selectors
 from leaderboard.conf import setting
 from leaderboard.models import Submission
+
+GENERATED_BENCHMARKS = tuple(BENCHMARKS)
+
+
+def prompt_templates(benchmark: str) -> tuple[str, ...]:
+    """The prompt templates a benchmark's core module knows; none for a benchmark that uses its own prompt."""
+    return tuple(getattr(benchmark_module(benchmark), "TEMPLATES", ()))
+
+
+def run_template(benchmark: str, chosen: str) -> str:
+    """A run's template: the chosen one if this benchmark has it, else the benchmark's default."""
+    templates = prompt_templates(benchmark)
+    if not templates:
+        return ""
+    return chosen if chosen in templates else benchmark_module(benchmark).DEFAULT_TEMPLATE
 
 
 class SubmissionError(Exception):
@@ -181,7 +197,7 @@ def approve_submission(submission: Submission, by) -> Submission:
                     temperature=temperature,
                     n=1 if temperature == 0 else submission.n,
                     max_new_tokens=submission.max_new_tokens,
-                    prompt_template=submission.prompt_template,
+                    prompt_template=run_template(name, submission.prompt_template),
                 )
             )
     submission.runs.set(runs)

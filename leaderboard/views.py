@@ -198,7 +198,7 @@ def ranking_figure(run: Run, stored: dict) -> dict | None:
     """Figure 7 from stored results, else computed live from the run's samples while it stays cheap."""
     curves = stored
     if not curves and run.status == Run.Status.FINISHED and run.samples_total <= RANKING_LIVE_LIMIT:
-        curves = plots.ranking_curves(selectors.ranking_samples(run))
+        curves = plots.ranking_from_samples(selectors.ranking_samples(run))
     return plots.ranking_figure(curves) if curves else None
 
 
