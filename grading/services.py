@@ -34,7 +34,7 @@ from evaluation.services import (
     load_benchmark,
 )
 from grading import prompts
-from grading.models import Adjudication, Claim, Grade, Item, Label, Reason, Skip
+from grading.models import Adjudication, BackTranslation, Claim, Grade, Item, Label, Reason, Skip
 
 DOCSTRING_BENCHMARK = "humaneval-docstrings"
 CLAIM_TTL = timedelta(seconds=getattr(settings, "GRADING_CLAIM_SECONDS", 600))
@@ -508,3 +508,70 @@ def adjudicate(reviewer, item_id: int, label: str, note: str = "") -> Adjudicati
     )
     _settle(item)
     return adjudication
+
+
+# Back-translation -------------------------------------------------------------------------------
+
+
+def back_translation_prompt(item: Item) -> str:
+    """The problem's own signature with the graded docstring: what a code model completes."""
+    problem = item.problem
+    return prompts.back_translation_prompt(
+        problem.metadata["humaneval_prompt"], problem.entry_point, item.docstring
+    )
+
+
+def check_back_translations(
+    items: list[Item],
+    completions: list[str],
+    backend: str,
+    *,
+    timeout: float | None = None,
+    **sandbox: object,
+) -> list[BackTranslation]:
+    """Run the problem's tests on each completed function in the sandbox and store the verdicts."""
+    from evaluation.sandbox import Job, run_jobs
+
+    if len(items) != len(completions):
+        raise ValueError("one completion per item")
+    jobs = [
+        Job(
+            program=back_translation_prompt(item) + completion,
+            test=item.problem.test,
+            entry_point=item.problem.entry_point,
+            prompt=item.problem.metadata["humaneval_prompt"],
+            timeout=timeout or settings.EXECUTION_TIMEOUT,
+        )
+        for item, completion in zip(items, completions, strict=True)
+    ]
+    outcomes = run_jobs(jobs, **sandbox) if jobs else []
+    stored = []
+    with transaction.atomic():
+        for item, completion, outcome in zip(items, completions, outcomes, strict=True):
+            if outcome.verdict is None:
+                continue
+            row, _ = BackTranslation.objects.update_or_create(
+                item=item,
+                backend=backend,
+                defaults={
+                    "completion": completion,
+                    "passed": outcome.verdict == "passed",
+                    "status": outcome.status,
+                    "detail": outcome.detail[:2000],
+                },
+            )
+            stored.append(row)
+    return stored
+
+
+def back_translate(items: list[Item], backend: object, name: str, **sandbox: object) -> list[BackTranslation]:
+    """Greedy-decode a function from each docstring with a code model, then check it with the tests."""
+    from evaluation.generation import SamplingSettings, sample_seed
+
+    settings_ = SamplingSettings(temperature=0.0, max_new_tokens=300)
+    completions = backend.sample_many(  # type: ignore[attr-defined]
+        [back_translation_prompt(item) for item in items],
+        settings_,
+        [sample_seed(name, item.problem.task_id, item.id) for item in items],
+    )
+    return check_back_translations(items, [c.text for c in completions], name, **sandbox)

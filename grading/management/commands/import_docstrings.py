@@ -59,7 +59,9 @@ class Command(BaseCommand):
         )
 
     def import_gold(self, source):
-        docstrings = None if source == BUILTIN else services.parse_reference_docstrings(self.read(source))
+        docstrings = (
+            None if source in (BUILTIN, True) else services.parse_reference_docstrings(self.read(source))
+        )
         made = services.create_gold_items(docstrings)
         self.stdout.write(f"{made} gold items added")
 
