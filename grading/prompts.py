@@ -70,7 +70,7 @@ def codex_d_prompt(prompt: str, canonical_solution: str, entry_point: str) -> st
 
 def docstring_from_completion(completion: str) -> str:
     """The docstring a completion of the Codex-D prompt wrote: up to its closing quotes."""
-    return inspect.cleandoc(completion.split('"""', 1)[0])
+    return inspect.cleandoc(completion.split('"""', 1)[0]).strip()
 
 
 def back_translation_prompt(prompt: str, entry_point: str, docstring: str) -> str:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from evaluation.benchmarks import humaneval
 from evaluation.metrics import mean_pass_at_k
 from evaluation.models import Run, Sample
+from evaluation.services import get_or_create_model
 from grading import prompts, services
 from grading.models import Claim, Grade, Item, Skip
 from grading.services import GradingError
@@ -302,3 +303,25 @@ def test_grades_publish_pass_at_k_as_results_of_the_docstring_run(django_capture
     with django_capture_on_commit_callbacks(execute=True):
         services.grade(ann, item.id, "correct")
     assert run.results.get(metric="pass@10").value == pytest.approx(1.0)
+
+
+def test_a_codex_d_run_is_made_for_the_generation_workers_and_its_samples_become_items():
+    run = services.create_docstring_run(get_or_create_model("Generator"))
+    assert (run.prompt_template, run.stop_sequences, run.temperature, run.n) == (
+        "codex-d-v1",
+        ['"""'],
+        0.8,
+        10,
+    )
+    assert run.samples_total == 1640 and run.benchmark == services.docstring_benchmark()
+    problem = run.benchmark.problems.get(task_id="HumanEval/2")
+    assert problem.prompt.endswith('    return number % 1.0\n    """')
+    assert "Given a positive floating point number" in problem.canonical_solution
+    Sample.objects.create(run=run, problem=problem, index=0, completion=" Return the decimal part.\n    ")
+    assert services.items_from_run(run) == 1 and services.items_from_run(run) == 0
+    item = Item.objects.get(run=run)
+    assert (item.docstring, item.source, item.code) == (
+        "Return the decimal part.",
+        "generated",
+        problem.metadata["code"],
+    )
