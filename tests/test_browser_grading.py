@@ -69,7 +69,7 @@ def test_annotator_grades_with_the_keyboard_revises_and_the_table_follows(
     browser, live_server, docstring_run
 ):
     user = User.objects.create_user("ann", password="a long password 1")
-    user.groups.add(Group.objects.get(name="annotators"))
+    user.groups.add(Group.objects.get_or_create(name="annotators")[0])
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
 
