@@ -1,69 +1,97 @@
-"""The code that runs inside a sample's process: execute the program, report one record.
+"""The code that runs inside a sample's process, after the isolation layers are in force.
 
-Everything here runs next to untrusted code, so nothing here is trusted: a sample can patch it or
-write a fake record. Strict mode therefore decides HumanEval verdicts elsewhere (`trusted.py`);
-this module only executes, answers calls with plain data, and reports what it saw.
+Nothing here is trusted: the sample can patch it or write a fake message. Verdicts that must not
+be forged are therefore decided outside (`slot.py`, strict mode): here we only execute the
+program, answer calls with plain data, and report what we saw. Messages on the channel (fd 3):
+  b"S"               started: isolation is in force, untrusted code runs from now on
+  b"Y" / b"N"+detail  the program loaded / raised while loading (strict and call modes)
+  b"R"+plain value   a call returned;  b"E"+detail  a call raised
+  b"P" / b"F"+detail  inline and script modes: the run completed / failed
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
-import traceback
-from typing import Any
+import types
+from typing import Any, NoReturn
 
-from evaluation.sandbox import plain
+from evaluation.sandbox import plain, wire
+
+CHANNEL = 3
+REQUEST_LIMIT = 256 << 20
+DETAIL_LIMIT = 2000
 
 
 def describe(error: BaseException) -> str:
     """`Type: message` (the type alone when the message is empty), as shown in verdict details."""
-    message = str(error)
+    try:
+        message = str(error)
+    except BaseException:  # noqa: BLE001 - a sample's exception may fail even to print itself
+        message = "<unprintable>"
     name = type(error).__name__
-    return f"{name}: {message}" if message else name
+    text = f"{name}: {message}" if message else name
+    return text if len(text) <= DETAIL_LIMIT else text[:DETAIL_LIMIT] + "..."
 
 
-def fresh_globals(name: str) -> dict[str, Any]:
-    return {"__name__": name, "__builtins__": __builtins__}
-
-
-def run_inline(program: str, test: str, entry_point: str) -> dict[str, Any]:
-    """The reference harness's program, executed the reference's way (globals without __main__)."""
-    source = program + "\n" + test + "\n" + f"check({entry_point})"
+def _send(payload: bytes) -> None:
     try:
-        exec(compile(source, "<sample>", "exec"), {})
-    except BaseException as error:  # noqa: BLE001 - any exception, exit or interrupt is a failure
-        return {"status": "failed", "detail": describe(error)}
-    return {"status": "passed", "detail": ""}
+        wire.send(CHANNEL, payload)
+    except OSError:
+        os._exit(0)  # the sample closed our channel: it reports nothing, which is never a pass
 
 
-def run_script(program: str) -> dict[str, Any]:
-    """Run as `python program.py`: __main__, wait for non-daemon threads, exit status decides."""
-    namespace = fresh_globals("__main__")
-    sys.argv = ["program.py"]
-    result: dict[str, Any] = {"status": "passed", "detail": ""}
-    try:
-        exec(compile(program, "program.py", "exec"), namespace)
-    except SystemExit as stop:
-        code = stop.code
-        if code is not None and code != 0:
-            if not isinstance(code, int):
-                print(code, file=sys.stderr)
-            result = {"status": "failed", "detail": f"SystemExit: {code}"}
-    except BaseException as error:  # noqa: BLE001
-        traceback.print_exc()
-        result = {"status": "failed", "detail": describe(error)}
-    try:
-        threading._shutdown()  # type: ignore[attr-defined]  # join non-daemon threads, as python does at exit
-    except BaseException as error:  # noqa: BLE001
-        result = {"status": "failed", "detail": describe(error)}
+def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001, S110 - a closed stream at exit is the program's business
-            pass
-    return result
+        except BaseException:  # noqa: BLE001, S112 - a closed or broken stream is the program's business
+            continue
+
+
+def _module(name: str) -> dict[str, Any]:
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    return module.__dict__
+
+
+def run_inline(program: str, test: str, entry_point: str) -> NoReturn:
+    """openai/human-eval's program, executed its way (exec in fresh globals, no __main__)."""
+    source = program + "\n" + test + "\n" + f"check({entry_point})"
+    try:
+        exec(compile(source, "<sample>", "exec"), {})
+    except BaseException as error:  # noqa: BLE001 - exceptions, exits and interrupts all fail
+        _send(b"F" + describe(error).encode(errors="replace"))
+        os._exit(0)
+    _send(b"P")
+    os._exit(0)
+
+
+def run_script(program: str) -> NoReturn:
+    """As `python program.py`: __main__, then join non-daemon threads; the exit status decides."""
+    namespace = _module("__main__")
+    sys.argv = ["program.py"]
+    failure: str | None = None
+    status = 0
+    try:
+        exec(compile(program, "program.py", "exec"), namespace)
+    except SystemExit as stop:
+        if stop.code is not None and stop.code != 0:
+            status = stop.code if isinstance(stop.code, int) else 1
+            if not isinstance(stop.code, int):
+                print(stop.code, file=sys.stderr)
+            failure = f"SystemExit: {stop.code}"[:DETAIL_LIMIT]
+    except BaseException as error:  # noqa: BLE001
+        failure, status = describe(error), 1
+        sys.excepthook(type(error), error, error.__traceback__)
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter does at exit
+    except BaseException as error:  # noqa: BLE001
+        failure, status = failure or describe(error), status or 1
+    _flush()
+    _send(b"F" + failure.encode(errors="replace") if failure else b"P")
+    os._exit(status & 0xFF)
 
 
 def find_callable(namespace: dict[str, Any], name: str) -> Any:
@@ -76,39 +104,40 @@ def find_callable(namespace: dict[str, Any], name: str) -> Any:
     raise NameError(f"name {name!r} is not defined")
 
 
-def call(function: Any, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Call and encode the result as plain data; the record carries the encoded value."""
-    try:
-        value = function(*args, **kwargs)
-    except BaseException as error:  # noqa: BLE001
-        return {"status": "failed", "detail": describe(error)}
-    try:
-        return {"status": "passed", "detail": "", "returned": plain.encode(value).decode()}
-    except (plain.NotPlain, ValueError, RecursionError) as error:
-        return {"status": "failed", "detail": f"returned a value that is not plain data: {error}"}
-
-
-def run_call(program: str, name: str, args: list[Any]) -> dict[str, Any]:
-    namespace = fresh_globals("__main__")
+def serve(program: str, module_name: str | None) -> NoReturn:
+    """Load the program, then answer calls (`name NUL args NUL kwargs`, plain data) until the
+    channel closes. HumanEval programs load the reference's way (fresh globals), call mode as a module."""
+    namespace: dict[str, Any] = _module(module_name) if module_name else {}
     try:
         exec(compile(program, "<sample>", "exec"), namespace)
-        function = find_callable(namespace, name)
     except BaseException as error:  # noqa: BLE001
-        return {"status": "failed", "detail": describe(error)}
-    return call(function, args, {})
+        _send(b"N" + describe(error).encode(errors="replace"))
+        os._exit(0)
+    _send(b"Y")
+    while True:
+        try:
+            name, args, kwargs = wire.receive(CHANNEL, REQUEST_LIMIT).split(b"\0", 2)
+        except (OSError, EOFError, ValueError):
+            os._exit(0)
+        try:
+            function = find_callable(namespace, name.decode())
+            value = function(*plain.decode(args), **plain.decode(kwargs))
+        except BaseException as error:  # noqa: BLE001
+            _send(b"E" + describe(error).encode(errors="replace"))
+            continue
+        try:
+            reply = b"R" + plain.encode(value)
+        except BaseException as error:  # noqa: BLE001 - even a failing conversion is the sample's
+            reply = b"E" + f"TypeError: returned a value that is not plain data ({describe(error)})".encode()
+        _send(reply)
 
 
-def main_file(job_path: str, result_path: str) -> None:
-    """Simple entry point: read a job file, run it, write the record file."""
-    with open(job_path, encoding="utf-8") as handle:
-        job = json.load(handle)
-    if job["call"] is not None:
-        record = run_call(job["program"], job["call"][0], plain.decode(job["call"][1]))
-    elif job["test"]:
-        record = run_inline(job["program"], job["test"], job["entry_point"])
-    else:
-        record = run_script(job["program"])
-    fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, json.dumps(record).encode())
-    os.close(fd)
-    os._exit(0)
+def main(spec: dict[str, Any]) -> NoReturn:
+    """Entry point in the sample process; the zygote has put the isolation in force."""
+    _send(b"S")
+    kind = spec["kind"]
+    if kind == "inline":
+        run_inline(spec["program"], spec["test"], spec["entry_point"])
+    if kind == "script":
+        run_script(spec["program"])
+    serve(spec["program"], None if kind == "strict" else "__sandbox__")

@@ -116,7 +116,7 @@ def _from_json(tree: Any, depth: int) -> Any:
         if tag == "f":
             return frozenset(values)
         if tag == "d" and len(values) % 2 == 0:
-            return dict(zip(values[0::2], values[1::2]))
+            return dict(zip(values[0::2], values[1::2], strict=False))
     except TypeError as error:
         raise ValueError(f"malformed plain data: {error}") from None
     raise ValueError(f"malformed plain data (tag {tag!r})")

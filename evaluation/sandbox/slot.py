@@ -1,0 +1,599 @@
+"""One worker slot: a trusted process that owns a zygote and decides every verdict.
+
+Started by `Sandbox` with a clean environment (never forked from the caller). It creates the
+slot's cgroups and namespaces, forks the zygote into them, runs the start-up self-test, then for
+each job: sends the zygote the untrusted part only (program, stdin, call), and talks to the sample
+over a fresh socket pair. In strict mode the HumanEval test (and the trusted prompt's helpers) run
+here, calling the candidate through `Candidate` proxies that carry plain data only; the sample
+never sees the test. Timeouts are enforced by the zygote with SIGKILL; a guard timer here bounds
+the trusted test code itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import errno
+import hashlib
+import inspect
+import json
+import marshal
+import os
+import pickle
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from evaluation.sandbox import harness, layers, plain, wire, zygote
+
+REPLY_LIMIT = 64 << 20
+LAYERS = ("netns", "ipcns", "mountns", "pidns", "uid", "rlimits", "landlock", "seccomp", "cgroup")
+HIDDEN = ("/root", "/home", "/work", "/var", "/run", "/sys", "/srv", "/opt", "/mnt", "/media", "/boot")
+
+
+class SetupFailed(Exception):
+    """The sandbox could not be put in force for this sample: not_run, never the model's fault."""
+
+
+class CandidateGone(BaseException):
+    """The sample stopped answering (ended, killed, timed out). A BaseException, so that a test's
+    `except Exception` cannot swallow it; the verdict is decided from the zygote's report."""
+
+
+class CandidateRaised(Exception):
+    """The candidate raised; str() is the sample's `Type: message`."""
+
+
+class TrustedTimeout(BaseException):
+    """The time budget ran out while trusted test code was running."""
+
+
+class Link:
+    """The trusted end of one sample's channel."""
+
+    def __init__(self, fd: int, deadline: float, loads: bool) -> None:
+        self.fd = fd
+        self.deadline = deadline
+        self.started = False
+        self.loaded = not loads
+        self.broken: BaseException | None = None  # a failure a test's `except` must not hide
+
+    def receive(self, preamble_only: bool = False) -> bytes:
+        """The next message after the preamble ("S", then "Y" where the program loads first), which
+        is read lazily: a first request can be on its way before the sample has even started."""
+        if self.broken is not None:
+            raise self.broken
+        while not (preamble_only and self.started and self.loaded):
+            try:
+                message = wire.receive(self.fd, REPLY_LIMIT, self.deadline)
+            except (OSError, EOFError, TimeoutError) as error:
+                self.broken = CandidateGone(str(error))
+                raise self.broken from None
+            except ValueError as error:
+                raise CandidateRaised(f"sandbox: {error}") from None
+            if not self.started:
+                if message != b"S":
+                    self.broken = SetupFailed(
+                        message[1:].decode(errors="replace")[-2000:] if message[:1] == b"X" else "no start"
+                    )
+                    raise self.broken
+                self.started = True
+            elif not self.loaded:
+                if message != b"Y":
+                    detail = (
+                        message[1:].decode(errors="replace")
+                        if message[:1] == b"N"
+                        else "sandbox: unexpected message"
+                    )
+                    self.broken = CandidateRaised(detail)
+                    raise self.broken
+                self.loaded = True
+            else:
+                return message
+        return b""
+
+    def check_intact(self) -> None:
+        """After the test: the program did load and the sample never stopped answering, even if the
+        test caught what we raised."""
+        self.receive(preamble_only=True)
+
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            request = name.encode() + b"\0" + plain.encode(list(args)) + b"\0" + plain.encode(kwargs)
+        except (plain.NotPlain, ValueError) as error:
+            raise SetupFailed(f"strict mode cannot pass this argument to the candidate: {error}") from None
+        try:
+            wire.send(self.fd, request)
+        except OSError as error:
+            raise CandidateGone(str(error)) from None
+        reply = self.receive()
+        if reply[:1] == b"R":
+            try:
+                return plain.decode(reply[1:])
+            except ValueError as error:
+                raise CandidateRaised(
+                    f"TypeError: returned a value that is not plain data ({error})"
+                ) from None
+        if reply[:1] == b"E":
+            raise _raised(reply[1:].decode(errors="replace"))
+        raise CandidateRaised("sandbox: unexpected reply")
+
+
+def _raised(detail: str) -> Exception:
+    """The candidate's exception as the same built-in type where there is one (so a test's
+    `except ValueError` behaves as in the reference), else CandidateRaised; str() is the detail."""
+    name = detail.partition(":")[0]
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        try:
+            error: Exception = type(name, (kind, CandidateRaised), {"__str__": lambda self: detail})()
+            return error
+        except TypeError:
+            pass
+    return CandidateRaised(detail)
+
+
+class Candidate:
+    """A function of the sample, callable from trusted test code with plain data."""
+
+    def __init__(self, link: Link, name: str) -> None:
+        self._link = link
+        self.__name__ = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._link.call(self.__name__, args, kwargs)
+
+
+_compiled: dict[str, Any] = {}
+_free: dict[str, frozenset[str]] = {}
+
+
+def compiled(source: str, filename: str) -> Any:
+    key = hashlib.sha256(source.encode(errors="surrogatepass")).hexdigest()
+    if key not in _compiled:
+        _compiled[key] = compile(source, filename, "exec")
+    return _compiled[key]
+
+
+def free_names(source: str) -> frozenset[str]:
+    """Names a test reads but never binds and that are not built-ins: they come from the prompt
+    (HumanEval/32's poly) or, without a trusted prompt, from the sample (proxied)."""
+    if source not in _free:
+        tree = ast.parse(source)
+        loaded, bound = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound.add(node.name)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.add(node.name)
+        _free[source] = frozenset(loaded - bound - set(dir(builtins)))
+    return _free[source]
+
+
+def _guard(signum: int, frame: Any) -> None:
+    raise TrustedTimeout()
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+class Cgroups:
+    """One slot's cgroups: memory and pids limits (cgroup v1 controllers), created under the
+    cgroups of the creating process. The zygote joins them through directory fds opened before it
+    leaves the host's file system, and every sample it forks inherits them."""
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, name: str, memory_bytes: int, pids: int) -> None:
+        self.dirs: dict[str, Path] = {}
+        own = self._own_paths()
+        v2_controllers = (
+            (self.ROOT / "cgroup.controllers").read_text().split()
+            if (self.ROOT / "cgroup.controllers").exists()
+            else []
+        )
+        for controller in ("memory", "pids"):
+            if controller in own and (self.ROOT / controller / "cgroup.procs").exists():
+                self.dirs[controller] = self.ROOT / controller / own[controller].lstrip("/") / name
+            elif controller in v2_controllers:
+                raise OSError(
+                    errno.ENOTSUP,
+                    "cgroup v2 only host: delegate a cgroup to the worker (see docs/sandbox.md)",
+                )
+            else:
+                raise OSError(errno.ENOENT, f"no {controller} cgroup controller on this host")
+        for path in self.dirs.values():
+            path.mkdir(exist_ok=True)
+        memory = self.dirs["memory"]
+        (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+        if (memory / "memory.memsw.limit_in_bytes").exists():
+            (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+        (self.dirs["pids"] / "pids.max").write_text(str(pids))
+
+    @staticmethod
+    def _own_paths() -> dict[str, str]:
+        """controller -> path of this process's cgroup ("" for the v2 hierarchy)."""
+        paths: dict[str, str] = {}
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                paths[controller] = path
+        return paths
+
+    def open_dirs(self) -> dict[str, int]:
+        return {
+            key: os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) for key, path in self.dirs.items()
+        }
+
+    def remove(self) -> None:
+        for path in self.dirs.values():
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+    @classmethod
+    def remove_stale(cls, prefix: str) -> None:
+        """Remove cgroups left by slots whose process died without cleaning up (`prefix<pid>-...`)."""
+        own = cls._own_paths()
+        for controller in ("memory", "pids"):
+            base = cls.ROOT / controller / own.get(controller, "/").lstrip("/")
+            for path in base.glob(prefix + "*") if base.is_dir() else ():
+                pid = path.name[len(prefix) :].split("-")[0]
+                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    with contextlib.suppress(OSError):
+                        path.rmdir()
+
+
+class Slot:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.layers: dict[str, str] = {}
+        self.cgroups: Cgroups | None = None
+        self.sock: socket.socket | None = None
+        self.zygote_pid = 0
+        self.root = ""
+
+    def start(self) -> None:
+        config = self.config
+        cgroup_fds: dict[str, int] = {}
+        try:
+            Cgroups.remove_stale("sandbox-")
+            # The zygote lives in these cgroups too: leave it room to read back the sample's output.
+            memory = config["memory_bytes"] + config["file_bytes"]
+            self.cgroups = Cgroups(f"sandbox-{os.getpid()}-{config['slot']}", memory, config["nproc"] + 1)
+            cgroup_fds = self.cgroups.open_dirs()
+        except OSError as error:
+            self.layers["cgroup"] = f"cannot create cgroups: {error}"
+        for flag, layer in ((layers.CLONE_NEWNET, "netns"), (layers.CLONE_NEWIPC, "ipcns")):
+            try:
+                layers.unshare(flag | layers.CLONE_NEWUTS)
+            except OSError as error:
+                self.layers[layer] = f"cannot create a namespace: {error}"
+        try:
+            layers.unshare(layers.CLONE_NEWPID)
+        except OSError as error:
+            self.layers["pidns"] = f"cannot create a PID namespace: {error}"
+        self.root = tempfile.mkdtemp(prefix="sandbox-root-")
+        mine, theirs = socket.socketpair()
+        boot = zygote.boot(str(Path(__file__).resolve().parents[2]))
+        pid = os.fork()
+        if pid == 0:  # this process is single-threaded, so fork then exec is safe
+            try:
+                layers.prctl(layers.PR_SET_PDEATHSIG, signal.SIGKILL)
+                sources = [theirs.fileno()] + [cgroup_fds[key] for key in sorted(cgroup_fds)]
+                high = [os.dup2(fd, 1000 + index) for index, fd in enumerate(sources)]
+                for index, fd in enumerate(high):
+                    os.dup2(fd, zygote.SOCKET_FD + index)
+                os.closerange(zygote.SOCKET_FD + len(high), 1 << 20)
+                os.execve(sys.executable, [sys.executable, "-I", "-c", boot], zygote.ENV)
+            finally:
+                os._exit(1)
+        theirs.close()
+        for fd in cgroup_fds.values():
+            os.close(fd)
+        fds = {key: zygote.SOCKET_FD + 1 + index for index, key in enumerate(sorted(cgroup_fds))}
+        self.sock, self.zygote_pid = mine, pid
+        try:
+            wire.send(mine.fileno(), marshal.dumps({**config, "root": self.root, "cgroup_fds": fds}))
+            kind, zygote_layers = marshal.loads(wire.receive(mine.fileno(), 1 << 20, time.monotonic() + 60))
+        except (OSError, EOFError, TimeoutError, ValueError):
+            zygote_layers = {"zygote": "the zygote died during set-up"}
+        for key, value in zygote_layers.items():
+            self.layers.setdefault(key, value)
+        if all(not self.layers.get(layer) for layer in ("mountns", "pidns", "zygote")):
+            self.self_test()
+
+    def self_test(self) -> None:
+        """Run a probe as an ordinary sample and check each layer's effect from inside."""
+        code = (
+            "from __future__ import annotations\nimport json, os, socket\n"
+            + inspect.getsource(visible_outside)
+            + inspect.getsource(probe)
+            + f"print(json.dumps(probe({HIDDEN!r}, {zygote.interpreter_dirs()!r})))\n"
+        )
+        result = self.execute({"kind": "script", "program": code, "stdin": None, "timeout": 10.0})
+        if result["status"] != "passed":
+            self.layers["zygote"] = (
+                f"the self-test sample did not run: {result['status']}: {result['detail']}"
+            )
+            return
+        facts = json.loads(result["stdout"])
+        config = self.config
+        expected_limits = {
+            "RLIMIT_NPROC": [config["nproc"]] * 2,
+            "RLIMIT_NOFILE": [config["nofile"]] * 2,
+            "RLIMIT_FSIZE": [config["file_bytes"]] * 2,
+            "RLIMIT_CORE": [0, 0],
+        }
+        checks = {
+            "netns": (facts["interfaces"] == ["lo"] and facts["connect"] != "connected", "network reachable"),
+            "mountns": (
+                not facts["hidden"]
+                and facts["root_write"] in ("EROFS", "EACCES")
+                and facts["tmp_write"] == "ok",
+                f"visible {facts['hidden']}; writing / gave {facts['root_write']}, /tmp {facts['tmp_write']}",
+            ),
+            "pidns": (
+                facts["pid"] == 1 and facts["others"] == [],
+                f"pid {facts['pid']}, sees {facts['others']}",
+            ),
+            "uid": (facts["uid"] == config["uid"] and int(facts["cap_eff"], 16) == 0, "still privileged"),
+            "rlimits": (facts["rlimits"] == expected_limits, f"limits {facts['rlimits']}"),
+            "landlock": (facts["connect"] == "EACCES", f"TCP connect gave {facts['connect']}"),
+            "seccomp": (facts["seccomp"] == "2" and facts["unshare"] == "EPERM", "no seccomp filter"),
+            "cgroup": (
+                all(
+                    f"sandbox-{os.getpid()}-" in line
+                    for line in facts["cgroup"]
+                    if ":memory:" in line or ":pids:" in line
+                ),
+                "sample outside its cgroups",
+            ),
+            "ipcns": (set(facts["environ"]) <= set(zygote.ENV), f"environment {facts['environ']}"),
+        }
+        for layer, (ok, why) in checks.items():
+            if not ok and not self.layers.get(layer):
+                self.layers[layer] = f"self-test: {why}"
+
+    def stop(self) -> None:
+        if self.zygote_pid:
+            try:
+                os.kill(self.zygote_pid, signal.SIGKILL)
+                os.waitpid(self.zygote_pid, 0)
+            except OSError:
+                pass
+        if self.cgroups is not None:
+            self.cgroups.remove()
+        if self.root:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.root)
+
+    # --- one job ----------------------------------------------------------------------------
+    def execute(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Run one job; returns status, detail, stdout, stderr, returned, wall_time, cpu_time."""
+        assert self.sock is not None
+        kind = job["kind"]
+        mine, theirs = socket.socketpair()
+        spec = {key: job.get(key) for key in ("kind", "program", "stdin", "timeout")}
+        if kind == "inline":
+            spec.update(test=job["test"], entry_point=job["entry_point"])
+        socket.send_fds(self.sock, [b"J"], [theirs.fileno()])
+        wire.send(self.sock.fileno(), marshal.dumps(spec))
+        theirs.close()
+        link = Link(mine.fileno(), time.monotonic() + job["timeout"] + 1.0, loads=kind in ("strict", "call"))
+        verdict: dict[str, Any] = {}
+        try:
+            verdict = self._judge(job, link)
+        except SetupFailed as error:
+            verdict = {"status": "not_run", "detail": f"sandbox: {error}"}
+        except CandidateGone:
+            pass
+        except TrustedTimeout:
+            verdict = {"status": "timeout", "detail": "time limit reached while the test ran"}
+        except BaseException as error:  # noqa: BLE001 - a failing test, raised by trusted code
+            verdict = {"status": "failed", "detail": _detail(error)}
+        finally:
+            mine.close()  # a sample serving calls exits when its channel closes
+        report = self._report(linger=0.0 if kind == "inline" and verdict else 0.25)
+        if "error" in report:
+            return {"status": "not_run", "detail": f"sandbox: {report['error']}"}
+        return self._outcome(job, verdict, link.started, report)
+
+    def _report(self, linger: float) -> dict[str, Any]:
+        """The zygote's report, sent when the sample has ended. A sample still running `linger`
+        seconds after we are done with it is killed (b"K"; one that arrives late is ignored)."""
+        assert self.sock is not None
+        fd = self.sock.fileno()
+        try:
+            return marshal.loads(wire.receive(fd, 1 << 31, time.monotonic() + linger))
+        except TimeoutError:
+            self.sock.send(b"K")
+        return marshal.loads(wire.receive(fd, 1 << 31))
+
+    def _judge(self, job: dict[str, Any], link: Link) -> dict[str, Any]:
+        kind = job["kind"]
+        if kind == "script":
+            detail = ""
+            try:
+                while True:  # until the program has exited: its exit status decides
+                    record = link.receive()
+                    detail = detail or record[1:].decode(errors="replace")[:2000]
+            except CandidateGone:
+                if not link.started:
+                    raise
+                return {"detail": detail}
+        if kind == "inline":
+            record = link.receive()
+            if record == b"P":
+                return {"status": "passed", "detail": ""}
+            return {"status": "failed", "detail": record[1:].decode(errors="replace")[:2000]}
+        if kind == "call":
+            name, args = job["call"]
+            returned = link.call(name, tuple(args), {})
+            link.check_intact()
+            return {"status": "passed", "detail": "", "returned": returned}
+        namespace: dict[str, Any] = {"__name__": "__check__"}
+        old = signal.signal(signal.SIGALRM, _guard)
+        signal.setitimer(signal.ITIMER_REAL, job["timeout"] + 2.0)  # bounds the trusted code itself
+        try:
+            if job.get("prompt"):
+                exec(compiled(job["prompt"], "<prompt>"), namespace)
+            for name in free_names(job["test"]) - set(namespace):
+                namespace[name] = Candidate(link, name)
+            namespace[job["entry_point"]] = Candidate(link, job["entry_point"])
+            exec(compiled(job["test"], "<test>"), namespace)
+            namespace["check"](namespace[job["entry_point"]])
+            link.check_intact()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        return {"status": "passed", "detail": ""}
+
+    def _outcome(
+        self, job: dict[str, Any], verdict: dict[str, Any], started: bool, report: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Fail closed: "passed" needs the positive verdict above (and, for scripts, a clean exit);
+        whatever ended the sample otherwise is named from the zygote's report."""
+        status, detail = verdict.get("status"), verdict.get("detail", "")
+        if status == "not_run":
+            pass
+        elif report["timed_out"]:
+            status, detail = "timeout", f"killed after {job['timeout']:g} s"
+        if status is not None:
+            pass
+        elif not started:
+            status, detail = "not_run", "sandbox: the sample ended during set-up"
+        elif report["oom"]:
+            status, detail = "oom", f"out of memory (limit {self.config['memory_bytes'] >> 20} MiB)"
+        elif report["signal"] is not None and not report["stopped"]:
+            status, detail = (
+                "crashed",
+                f"killed by signal {report['signal']} ({signal_name(report['signal'])})",
+            )
+        elif job["kind"] == "script":
+            status, detail = (
+                ("passed", "")
+                if report["exit"] == 0
+                else ("failed", detail or f"exit status {report['exit']}")
+            )
+        elif report["exit"] is not None:
+            status, detail = "failed", f"exited with status {report['exit']} before the test suite completed"
+        else:
+            status, detail = "failed", "ended before the test suite completed"
+        return {
+            "status": status,
+            "detail": detail,
+            "stdout": report["stdout"],
+            "stderr": report["stderr"],
+            "returned": verdict.get("returned") if status == "passed" else None,
+            "wall_time": report["wall"],
+            "cpu_time": report["cpu"],
+        }
+
+
+def _detail(error: BaseException) -> str:
+    if isinstance(error, CandidateRaised):
+        return str(error)[:2000]
+    return harness.describe(error)
+
+
+def visible_outside(paths: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    """Entries under `paths` other than the `allowed` directories and the directories above them."""
+    found: list[str] = []
+    pending = [path for path in paths if os.path.lexists(path)]
+    while pending:
+        path = pending.pop()
+        if path in allowed:
+            continue
+        if not any(a.startswith(path.rstrip("/") + "/") for a in allowed):
+            found.append(path)
+            continue
+        pending.extend(os.path.join(path, name) for name in os.listdir(path))
+    return sorted(found)
+
+
+def probe(hidden: Sequence[str], allowed: Sequence[str]) -> dict[str, Any]:
+    """Facts gathered from inside a sample by the self-test (its source is sent as the program)."""
+    import ctypes
+    import errno
+    import resource
+
+    def error_name(error: OSError) -> str:
+        return errno.errorcode.get(error.errno or 0, str(error.errno))
+
+    facts: dict[str, Any] = {"uid": os.getuid(), "pid": os.getpid()}
+    with open("/proc/self/status") as handle:
+        status = dict(line.split(":", 1) for line in handle.read().splitlines() if ":" in line)
+    facts["cap_eff"] = status["CapEff"].strip()
+    facts["seccomp"] = status["Seccomp"].strip()
+    facts["interfaces"] = [name for _, name in socket.if_nameindex()]
+    try:
+        with socket.create_connection(("127.0.0.1", 9), timeout=1):
+            facts["connect"] = "connected"
+    except OSError as error:
+        facts["connect"] = error_name(error)
+    facts["hidden"] = visible_outside(hidden, allowed)
+    try:
+        with open("/probe", "w"):
+            facts["root_write"] = "ok"
+    except OSError as error:
+        facts["root_write"] = error_name(error)
+    try:
+        with open("/tmp/probe", "w") as handle:
+            handle.write("x")
+        facts["tmp_write"] = "ok"
+    except OSError as error:
+        facts["tmp_write"] = error_name(error)
+    libc = ctypes.CDLL(None, use_errno=True)
+    facts["unshare"] = errno.errorcode.get(ctypes.get_errno(), "?") if libc.unshare(0x10000000) else "allowed"
+    with open("/proc/self/cgroup") as handle:
+        facts["cgroup"] = handle.read().splitlines()
+    names = ("RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE")
+    facts["rlimits"] = {name: list(resource.getrlimit(getattr(resource, name))) for name in names}
+    facts["environ"] = sorted(os.environ)
+    facts["others"] = sorted(
+        int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != int(os.readlink("/proc/self"))
+    )
+    return facts
+
+
+def main() -> NoReturn:
+    """Entry point: `python -I -c` from `Sandbox`; config on stdin, then jobs and outcomes."""
+    control_in = 0
+    control_out = os.dup(1)
+    os.dup2(2, 1)
+    sys.set_int_max_str_digits(0)
+    config = pickle.loads(wire.receive(control_in, 1 << 20))
+    slot = Slot(config)
+    try:
+        slot.start()
+        wire.send(control_out, pickle.dumps(slot.layers))
+        while True:
+            try:
+                job = pickle.loads(wire.receive(control_in, 1 << 31))
+            except (OSError, EOFError):
+                break
+            try:
+                result = slot.execute(job)
+            except Exception:  # noqa: BLE001 - our own failure: report not_run, keep serving if we can
+                result = {"status": "not_run", "detail": "sandbox: " + traceback.format_exc()[-2000:]}
+            wire.send(control_out, pickle.dumps(result))
+    finally:
+        slot.stop()
+    os._exit(0)
