@@ -23,7 +23,12 @@ from evaluation.generation import (
 from evaluation.generation import cli as generation_cli
 from evaluation.generation.openai_backend import OpenAICompatibleBackend
 from evaluation.generation.server import CompletionsHandler, CompletionsServer
-from evaluation.generation.transformers_backend import TransformersBackend, load_model
+from evaluation.generation.transformers_backend import (
+    DRAWS_PER_STEP,
+    TransformersBackend,
+    choose_tokens,
+    load_model,
+)
 
 PROMPT = "def add(a, b):\n"
 OTHER_PROMPTS = (
@@ -194,8 +199,9 @@ def test_greedy_matches_transformers_generate_with_left_padding(backend):
     assert backend.sample(PROMPT, settings, [5, 6]) == backend.sample(PROMPT, settings, [7, 8])
 
 
-def test_first_tokens_follow_the_nucleus_distribution(backend):
-    settings = SamplingSettings(temperature=0.7, top_p=0.9, max_new_tokens=1, stop=())
+@pytest.mark.parametrize("temperature, top_p", [(0.7, 0.9), (1.5, 0.4), (1.0, 1.0)])
+def test_first_tokens_follow_the_nucleus_distribution(backend, temperature, top_p):
+    settings = SamplingSettings(temperature=temperature, top_p=top_p, max_new_tokens=1, stop=())
     draws = 3000
     prompt = "    "
     completions = with_batch_size(backend, draws).sample(prompt, settings, list(range(draws)))
@@ -209,10 +215,21 @@ def test_first_tokens_follow_the_nucleus_distribution(backend):
         int(token): float(p) / float(ordered[:size].sum())
         for token, p in zip(order[:size], ordered[:size], strict=True)
     }
-    assert size >= 3, "the test needs a prompt with several likely next tokens"
+    assert size >= 2, "the test needs a prompt with several likely next tokens"
     assert set(counts) <= set(nucleus), "nothing outside the nucleus"
     for token, p in nucleus.items():
         assert counts[token] / draws == pytest.approx(p, abs=0.03)
+
+
+def test_a_narrow_nucleus_is_respected_when_every_candidate_is_rejected():
+    logits = torch.zeros(200, 50)
+    logits[:, 7] = 0.5  # the most likely token holds only ~3% of the mass: most candidates fall outside
+    uniforms = torch.rand(200, DRAWS_PER_STEP, generator=torch.Generator().manual_seed(0))
+    chosen, logprobs = choose_tokens(logits, uniforms, SamplingSettings(temperature=1.0, top_p=0.01))
+    assert chosen.tolist() == [7] * 200
+    assert logprobs.tolist() == pytest.approx([torch.log_softmax(logits[0], -1)[7].item()] * 200)
+    spread, _ = choose_tokens(logits, uniforms, SamplingSettings(temperature=1.0, top_p=1.0))
+    assert len(set(spread.tolist())) > 30
 
 
 def test_out_of_memory_halves_the_batch_and_gives_the_same_samples(backend):
@@ -239,6 +256,14 @@ def test_out_of_memory_halves_the_batch_and_gives_the_same_samples(backend):
 def test_a_prompt_longer_than_the_context_is_refused(backend):
     with pytest.raises(ValueError, match="no room"):
         backend.sample("x" * 5000, SETTINGS, [1])
+
+
+def test_an_empty_prompt_starts_from_the_beginning_of_text(backend):
+    completions = backend.sample("", SETTINGS, [1, 2])
+    assert all(c.text and c.token_logprobs for c in completions)
+    assert completions[0].token_logprobs == pytest.approx(
+        forward_logprobs(backend, "", completions[0].token_ids), abs=1e-4
+    )
 
 
 def test_end_of_text_finishes_a_sample(backend):

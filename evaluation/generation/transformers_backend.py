@@ -4,11 +4,11 @@ How one batch is sampled:
 - prompts are tokenized, each distinct prompt is run once (left padded, with explicit position
   ids) and its key/value cache is copied to every row that uses it;
 - each row draws its randomness from its own seed only: `torch.Generator().manual_seed(seed)`
-  gives one uniform number per step, and the token is found by inverting the cumulative
-  distribution of the nucleus. A row's sample therefore does not depend on which other rows share
-  its batch, on the batch size or on the device's random number generator (up to floating-point
-  differences in the logits between batch shapes, which move a sample only when a uniform number
-  falls within rounding distance of a boundary);
+  gives a few uniform numbers per step, turned into a token by `choose_tokens`. A row's sample
+  therefore does not depend on which other rows share its batch, on the batch size or on the
+  device's random number generator, up to floating-point differences in the logits between batch
+  shapes, which `choose_tokens` makes matter only rarely. The same chunk on the same hardware
+  reproduces exactly;
 - after each step, rows that produced the end-of-text token or a stop sequence, or reached their
   token limit, leave the batch (their cache rows are dropped), so they stop costing work;
 - afterwards each row's text is decoded with its prompt as left context (SentencePiece
@@ -27,6 +27,8 @@ from evaluation.benchmarks import truncate
 from evaluation.generation import Completion, GenerationError, SamplingSettings
 
 DEFAULT_BATCH_SIZE = 32
+# Uniform numbers per row and step: candidates for the nucleus, then one for the rare fallback.
+DRAWS_PER_STEP = 9
 
 _MODELS: dict[tuple[str, str | None, str, str], tuple[Any, Any]] = {}
 _MODELS_LOCK = threading.Lock()
@@ -136,8 +138,19 @@ class TransformersBackend:
         return results
 
     def encode(self, prompt: str) -> list[int]:
-        """Prompt token ids, with the special tokens the tokenizer adds (e.g. Llama's BOS)."""
-        return list(self.tokenizer(prompt)["input_ids"])
+        """Prompt token ids, with the special tokens the tokenizer adds (e.g. Llama's BOS).
+
+        An empty prompt becomes the beginning-of-text token (GPT-2's <|endoftext|>): the model
+        needs at least one token to condition on.
+        """
+        ids = list(self.tokenizer(prompt)["input_ids"])
+        if not ids:
+            start = self.tokenizer.bos_token_id
+            start = self.tokenizer.eos_token_id if start is None else start
+            if start is None:
+                raise ValueError("an empty prompt needs a tokenizer with a beginning- or end-of-text token")
+            ids = [start]
+        return ids
 
     def decode(self, token_ids: Sequence[int]) -> str:
         """Exact text: no clean-up of spaces (it would rewrite code such as `x != y`)."""
@@ -152,9 +165,10 @@ class TransformersBackend:
         rows = len(prompts)
         limits = [self._token_limit(len(ids), settings.max_new_tokens) for ids in prompts]
         logits, cache, mask, positions = self._prefill(prompts)
+        shape = (max(limits), DRAWS_PER_STEP)
         uniforms = torch.stack(
             [
-                torch.rand(max(limits), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+                torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
                 for seed in seeds
             ]
         ).to(device=self.device, dtype=torch.float32)
@@ -284,20 +298,63 @@ def choose_tokens(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Next token per row (greedy at temperature 0, else nucleus sampling) and its log-probability.
 
-    The nucleus is the smallest set of most likely tokens whose probability reaches top_p; the
-    token is the first one whose cumulative nucleus probability exceeds uniform * nucleus mass.
+    `uniforms` holds DRAWS_PER_STEP numbers in [0, 1) per row. The nucleus is every token at least
+    as likely as the least likely member of the smallest set of most likely tokens whose
+    probability reaches top_p. Sampling from it is done by rejection: each uniform number but the
+    last picks a candidate from the whole tempered distribution (the first token, in vocabulary
+    order, whose cumulative probability exceeds it) and the first candidate inside the nucleus is
+    kept; if none is, the last number picks from the nucleus directly the same way. Either path
+    draws from the nucleus distribution exactly. Vocabulary order and rejection are there for
+    reproducibility across batch shapes: rounding noise in the logits then changes a token only
+    when a number falls within that noise of a boundary, or when the candidate itself sits at the
+    nucleus edge, not whenever nearly equal probabilities swap places in a sort.
     """
     logprobs = torch.log_softmax(logits, dim=-1)
     if settings.temperature == 0:
         chosen = logits.argmax(dim=-1)
     else:
         probs = torch.softmax(logits / settings.temperature, dim=-1)
-        sorted_probs, order = probs.sort(dim=-1, descending=True, stable=True)
-        in_nucleus = (sorted_probs.cumsum(dim=-1) - sorted_probs) < settings.top_p
-        sorted_probs = sorted_probs * in_nucleus
-        cumulative = sorted_probs.cumsum(dim=-1)
-        targets = (uniforms * cumulative[:, -1])[:, None].contiguous()
-        picks = torch.searchsorted(cumulative, targets, right=True)
-        picks = torch.minimum(picks, in_nucleus.sum(dim=-1, keepdim=True) - 1)
-        chosen = order.gather(-1, picks).squeeze(-1)
+        candidates = _inverse_cdf(probs, uniforms[:, :-1])
+        if settings.top_p < 1:
+            threshold = _nucleus_threshold(probs, settings.top_p)
+            inside = probs.gather(-1, candidates) >= threshold
+            chosen = candidates.gather(-1, inside.int().argmax(dim=-1, keepdim=True))
+            rejected = ~inside.any(dim=-1, keepdim=True)
+            if rejected.any():
+                fallback = _inverse_cdf(probs * (probs >= threshold), uniforms[:, -1:])
+                chosen = torch.where(rejected, fallback, chosen)
+        else:
+            chosen = candidates[:, :1]
+        chosen = chosen.squeeze(-1)
     return chosen, logprobs.gather(-1, chosen[:, None]).squeeze(-1)
+
+
+def _nucleus_threshold(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Per row, the probability of the least likely token of the nucleus.
+
+    Looks at the k most likely tokens, with k growing until every row's nucleus ends within them:
+    a nucleus is usually small, and `topk` is much faster than a full sort on CPU.
+    """
+    vocabulary = probs.shape[-1]
+    k = 256
+    while True:
+        if 4 * k >= vocabulary:
+            top = probs.sort(dim=-1, descending=True).values
+        else:
+            top = probs.topk(k, dim=-1).values
+        size = ((top.cumsum(dim=-1) - top) < top_p).sum(dim=-1, keepdim=True)
+        if top.shape[-1] == vocabulary or bool((size < k).all()):
+            return top.gather(-1, size - 1)
+        k *= 4
+
+
+def _inverse_cdf(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """Per row and number u: the first token whose cumulative probability exceeds u * total mass."""
+    cumulative = probs.cumsum(dim=-1)
+    picks = torch.searchsorted(cumulative, (uniforms * cumulative[:, -1:]).contiguous(), right=True)
+    vocabulary = probs.shape[-1]
+    if bool((picks == vocabulary).any()):
+        # u * total rounded up to the total: take the last token that has any probability.
+        last = torch.arange(vocabulary, device=probs.device).mul(probs > 0).amax(dim=-1, keepdim=True)
+        picks = torch.minimum(picks, last)
+    return picks
