@@ -50,3 +50,21 @@ def bootstrap_interval(
     means = sorted(sum(rng.choices(per_problem, k=size)) / size for _ in range(resamples))
     tail = (1.0 - confidence) / 2
     return means[int(tail * (resamples - 1))], means[int((1.0 - tail) * (resamples - 1))]
+
+
+def filtered_pass_at_k(n: int, c: int, kept: int, kept_correct: int, k: int) -> float:
+    """pass@k when submissions are drawn first from the `kept` samples that pass a filter.
+
+    The Codex paper's filtered pass@k for APPS keeps the samples that pass the public examples.
+    With at least k kept samples this is pass@k among them; with fewer, all kept samples are
+    submitted and the remaining k - kept are drawn from the others, so no kept sample gives the
+    raw pass@k. This is the expected result of that submission rule, not an upper bound."""
+    if not 0 <= kept_correct <= kept <= n or not kept_correct <= c <= n or c - kept_correct > n - kept:
+        raise ValueError(f"inconsistent counts n={n}, c={c}, kept={kept}, kept_correct={kept_correct}")
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n, got n={n}, k={k}")
+    if kept >= k:
+        return pass_at_k(kept, kept_correct, k)
+    if kept_correct > 0:
+        return 1.0
+    return pass_at_k(n - kept, c - kept_correct, k - kept)
