@@ -313,6 +313,11 @@ def start_generation(run: Run) -> int:
     return len(chunks)
 
 
+def is_executed(run: Run) -> bool:
+    """Whether the run's samples are judged by tests (HumanEval, APPS) rather than by people."""
+    return getattr(benchmark_module(run.benchmark.name), "EXECUTED", True)
+
+
 def backend_spec(model: CodeModel) -> str:
     """Where a worker loads the model from: a shared OpenAI-compatible endpoint, a local folder or the hub."""
     if settings.GENERATION_ENDPOINT:
@@ -377,3 +382,45 @@ def core_problem(problem: Problem) -> core.Problem:
         problem.canonical_solution,
         problem.metadata,
     )
+
+
+def record_task_failure(run_id: int, reason: str) -> None:
+    """Keep why a task of a run gave up, for the status page; the run keeps its state for the sweep."""
+    Run.objects.filter(id=run_id).update(error=reason[:5000])
+
+
+def requeue_stuck_runs(observed: Iterable[Iterable[int]]) -> dict[int, int]:
+    """Send again the missing work of runs whose (samples, verdicts) are still as `observed` earlier.
+
+    Messages can be lost: a broker restarted without persistence, a publish that failed while it
+    was down, a task that gave up. A run is stuck when it has made no progress since it was
+    observed and the queues its work goes to are empty; while they hold messages its own may
+    still be among them, waiting their turn. Safe beside live workers: every task is idempotent
+    (chunks are seeded and unique per index, a verdict is written only where none is stored), so
+    a message sent twice costs time, never a second sample or verdict.
+    Returns {run id: messages sent} for the runs found stuck.
+    """
+    from evaluation.operations import active_run_progress, queue_lengths
+    from evaluation.tasks import execute_batch, generate_chunk
+
+    now = {run_id: (generated, executed) for run_id, generated, executed in active_run_progress()}
+    stuck = [run_id for run_id, generated, executed in observed if now.get(run_id) == (generated, executed)]
+    if not stuck:
+        return {}
+    waiting = queue_lengths()
+    sent: dict[int, int] = {}
+    for run in Run.objects.filter(id__in=stuck).select_related("benchmark"):
+        generating = now[run.id][0] < run.samples_total
+        queues = ("generation", "execution") if generating else ("execution",)
+        if any(waiting[queue] != 0 for queue in queues):  # None: the broker did not answer
+            continue
+        chunks = generation_chunks(run) if generating else []
+        batches = pending_batches(run)
+        for problem_id, indices in chunks:
+            generate_chunk.delay(run.id, problem_id, indices)
+        for batch in batches:
+            execute_batch.delay(run.id, batch)
+        if not chunks and not batches:
+            finish_if_complete(run.id)
+        sent[run.id] = len(chunks) + len(batches)
+    return sent

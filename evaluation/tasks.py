@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError
 
 from evaluation import services
 from evaluation.models import Run
+from evaluation.signals import samples_generated
 
 _sandbox = None
 
@@ -46,8 +47,10 @@ def generate_chunk(run_id: int, problem_id: int, indices: list[int]) -> int:
     """Sample one chunk, then send what it wrote to the execution queue at once."""
     run = Run.objects.select_related("model").get(id=run_id)
     sample_ids = services.generate_samples(run_id, problem_id, indices, worker_backend(run.model))
-    if sample_ids:
+    if sample_ids and services.is_executed(run):
         execute_batch.delay(run_id, sample_ids)
+    elif sample_ids:
+        samples_generated.send(sender=Run, run=run, sample_ids=sample_ids)
     return len(sample_ids)
 
 
@@ -65,3 +68,32 @@ def worker_backend(model):
         options = {"revision": model.revision} if model.revision and not spec.startswith("openai:") else {}
         _backends[key] = load_backend(spec, **options)
     return _backends[key]
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def sweep_stuck_runs(stuck_after: float = 900.0) -> int:
+    """Periodic (beat): note where each active run stands, and look again after `stuck_after` seconds.
+
+    The observation travels in the delayed message, so the sweep keeps no state of its own and
+    any worker may run either half."""
+    from evaluation.operations import active_run_progress
+
+    observed = active_run_progress()
+    if observed:
+        requeue_if_stuck.apply_async((observed,), countdown=stuck_after)
+    return len(observed)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def requeue_if_stuck(observed: list[list[int]]) -> int:
+    return sum(services.requeue_stuck_runs(observed).values())

@@ -575,3 +575,9 @@ def back_translate(items: list[Item], backend: object, name: str, **sandbox: obj
         [sample_seed(name, item.problem.task_id, item.id) for item in items],
     )
     return check_back_translations(items, [c.text for c in completions], name, **sandbox)
+
+
+def on_samples_generated(sender, run: Run, sample_ids: list[int], **kwargs) -> None:
+    """Generated docstrings become items to grade as soon as their chunk is stored."""
+    if run.benchmark.name == DOCSTRING_BENCHMARK:
+        items_from_run(run)

@@ -153,6 +153,9 @@ EXECUTION_WORKERS = int(os.environ.get("EXECUTION_WORKERS", "0")) or None
 EXECUTION_BATCH_SIZE = int(os.environ.get("EXECUTION_BATCH_SIZE", "200"))
 # Generation: samples of one problem per task; one model per worker process (GENERATION_DEVICE: auto).
 GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "20"))
+# Grading: how long a claimed docstring stays with its annotator, and one hidden gold item every N.
+GRADING_CLAIM_SECONDS = int(os.environ.get("GRADING_CLAIM_SECONDS", "600"))
+GRADING_GOLD_EVERY = int(os.environ.get("GRADING_GOLD_EVERY", "10"))
 # An OpenAI-compatible server (vLLM, TGI, or `python -m evaluation.generation.server`) shared by workers.
 GENERATION_ENDPOINT = os.environ.get("GENERATION_ENDPOINT", "")
 
