@@ -317,20 +317,30 @@ def run_detail(run_id: int) -> Run:
     return Run.objects.select_related("model", "benchmark").prefetch_related("results").get(id=run_id)
 
 
-def problem_grid(run: Run) -> QuerySet[Problem]:
-    """Every problem of the run's benchmark with its sample, passed and executed counts."""
-    return (
-        Problem.objects.filter(benchmark=run.benchmark)
-        .annotate(
-            total=Count("samples", filter=Q(samples__run=run)),
-            passed=Count(
-                "samples",
-                filter=Q(samples__run=run, samples__verdict=Sample.Verdict.PASSED),
-            ),
-            executed=Count("samples", filter=Q(samples__run=run) & ~Q(samples__verdict="")),
-        )
+def problem_grid(run: Run) -> list[Problem]:
+    """Every problem of the run's benchmark with its sample, passed and executed counts (two queries).
+
+    The counts come from the run's own samples through its index, never from a join of the problems
+    with every run's samples.
+    """
+    counts = {
+        row["problem_id"]: row
+        for row in Sample.objects.filter(run=run)
+        .values("problem_id")
+        .annotate(total=Count("id"), passed=Count("id", filter=PASSED), executed=Count("id", filter=EXECUTED))
+        .order_by()
+    }
+    problems = list(
+        Problem.objects.filter(benchmark_id=run.benchmark_id)
         .order_by("position")
+        .only("id", "task_id", "position")
     )
+    for problem in problems:
+        row = counts.get(problem.id, {})
+        problem.total, problem.passed, problem.executed = (
+            row.get(key, 0) for key in ("total", "passed", "executed")
+        )
+    return problems
 
 
 def problem_samples(run: Run, task_id: str) -> tuple[Problem | None, QuerySet[Sample]]:

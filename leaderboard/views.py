@@ -204,7 +204,7 @@ def ranking_figure(run: Run, stored: dict) -> dict | None:
 
 def run_detail(request, run_id: int):
     run = found(selectors.run_detail, run_id)
-    grid = list(selectors.problem_grid(run))
+    grid = selectors.problem_grid(run)
     fmt = export_format(request)
     if fmt:
         return table_response(fmt, f"run-{run.id}-problems", *exports.grid_table(grid))
