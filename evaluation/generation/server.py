@@ -167,8 +167,8 @@ class CompletionsHandler(BaseHTTPRequestHandler):
             self._reply(200, self.server.complete(request))
         except (BadRequest, json.JSONDecodeError, ValueError) as error:
             self._error(400, str(error))
-        except GenerationError as error:
-            self._error(500, str(error))
+        except Exception as error:  # the client sees a retryable 500, not a dropped connection
+            self._error(500, f"{type(error).__name__}: {error}")
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet by default: a request log line per sample would drown the worker's own log."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -104,6 +105,8 @@ class TransformersBackend:
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> TransformersBackend:
         """A hub id (with a pinned revision) or a local folder; the weights are shared per process."""
+        if model_id.startswith(("/", ".", "~")) and not Path(model_id).expanduser().is_dir():
+            raise GenerationError(f"cannot load model {model_id!r}: no such folder")
         try:
             model, tokenizer = load_model(model_id, revision, device=device, dtype=dtype)
         except OSError as error:
@@ -116,7 +119,11 @@ class TransformersBackend:
     def sample_many(
         self, prompts: Sequence[str], settings: SamplingSettings, seeds: Sequence[int]
     ) -> list[Completion]:
-        """Samples in chunks of `batch_size`; out of GPU memory, halves it and redoes the chunk."""
+        """Samples in chunks of `batch_size`.
+
+        Out of GPU memory, the chunk is redone at half the batch size, which then stays halved for
+        this backend; the seeds make the redone chunk's samples those it would have given.
+        """
         if len(prompts) != len(seeds):
             raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
         for seed in seeds:
@@ -184,14 +191,12 @@ class TransformersBackend:
             for row, token, logprob in zip(active, chosen.tolist(), chosen_logprobs.tolist(), strict=True):
                 tokens[row].append(token)
                 logprobs[row].append(logprob)
-            tails = self._tails([tokens[row] for row in active], window) if settings.stop else []
+            tails = self._tails([tokens[row] for row in active], window) if settings.stop else None
             keep = []
             for position, row in enumerate(active):
-                if eos is not None and tokens[row][-1] == eos:
-                    ended_by_eos[row] = True
-                elif tails and any(stop in tails[position] for stop in settings.stop):
-                    pass
-                elif len(tokens[row]) < limits[row]:
+                ended_by_eos[row] = tokens[row][-1] == eos
+                stopped = tails is not None and any(stop in tails[position] for stop in settings.stop)
+                if not (ended_by_eos[row] or stopped or len(tokens[row]) >= limits[row]):
                     keep.append(position)
             if not keep:
                 break
