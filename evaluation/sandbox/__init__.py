@@ -45,6 +45,7 @@ _STDERR_KEEP = 2000
 _NOT_RUN_RETRIES = 2
 _START_TIMEOUT = 60.0
 _GRACE = 10.0
+UID_BASE = 100000
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,14 @@ class _Slot:
         self.buffer = b""
         self.key: str | None = None
         self.deadline = 0.0
+        self.layers: dict[str, str] = {}
         wire.send(self.write_fd, pickle.dumps({**config, "slot": index}))
+
+    def wait_ready(self) -> None:
+        """The slot's report on its layers ("" where one works), after its self-test."""
         try:
-            self.layers: dict[str, str] = pickle.loads(
-                wire.receive(self.read_fd, 1 << 20, time.monotonic() + _START_TIMEOUT)
-            )
-        except (OSError, EOFError, TimeoutError) as error:
+            self.layers = pickle.loads(wire.receive(self.read_fd, 1 << 20, time.monotonic() + _START_TIMEOUT))
+        except (OSError, EOFError, TimeoutError, pickle.UnpicklingError) as error:
             self.kill()
             self.layers = {"slot": f"the slot process did not start: {error!r}"}
 
@@ -220,8 +223,9 @@ class Sandbox:
 
     def start(self) -> None:
         """Start the slots; each runs the self-test and the sandbox refuses to run on failure."""
-        for index in range(self.workers):
-            self.slots.append(self._new_slot(index))
+        self.slots = [_Slot(index, self._slot_config(index)) for index in range(self.workers)]
+        for slot in self.slots:
+            slot.wait_ready()
         self.layers = tuple(layer for layer in LAYERS if all(not s.layers.get(layer) for s in self.slots))
         problems = {
             k: v
@@ -233,9 +237,14 @@ class Sandbox:
             self.close()
             raise SandboxUnavailable(_explain(problems))
 
+    def _slot_config(self, index: int) -> dict[str, Any]:
+        """Each slot's samples get a uid of their own (RLIMIT_NPROC counts per uid)."""
+        return {**self.config, "uid": UID_BASE + (os.getpid() % 100000) * 64 + index}
+
     def _new_slot(self, index: int) -> _Slot:
-        uid = 100000 + (os.getpid() % 100000) * 64 + index
-        return _Slot(index, {**self.config, "uid": uid})
+        slot = _Slot(index, self._slot_config(index))
+        slot.wait_ready()
+        return slot
 
     def close(self) -> None:
         for slot in self.slots:

@@ -315,12 +315,20 @@ class Slot:
         except (OSError, EOFError, TimeoutError, ValueError):
             zygote_layers = {"zygote": "the zygote died during set-up"}
         for key, value in zygote_layers.items():
-            self.layers.setdefault(key, value)
-        if all(not self.layers.get(layer) for layer in ("mountns", "pidns", "zygote")):
-            self.self_test()
+            if value:
+                self.layers.setdefault(key, value)
+        verified = self.self_test() if self.usable else {}
+        for layer in LAYERS:  # a layer counts as working only once the self-test has seen it work
+            self.layers.setdefault(layer, verified.get(layer, "not verified: the self-test could not run"))
 
-    def self_test(self) -> None:
-        """Run a probe as an ordinary sample and check each layer's effect from inside."""
+    @property
+    def usable(self) -> bool:
+        """Without its file system, PID namespace and zygote the slot runs nothing at all."""
+        return all(not self.layers.get(layer) for layer in ("mountns", "pidns", "zygote", "slot"))
+
+    def self_test(self) -> dict[str, str]:
+        """Run a probe as an ordinary sample and check each layer's effect from inside: layer ->
+        "" where it works, else what the probe saw."""
         code = (
             "from __future__ import annotations\nimport json, os, socket\n"
             + inspect.getsource(visible_outside)
@@ -332,7 +340,7 @@ class Slot:
             self.layers["zygote"] = (
                 f"the self-test sample did not run: {result['status']}: {result['detail']}"
             )
-            return
+            return {}
         facts = json.loads(result["stdout"])
         config = self.config
         expected_limits = {
@@ -367,9 +375,7 @@ class Slot:
             ),
             "ipcns": (set(facts["environ"]) <= set(zygote.ENV), f"environment {facts['environ']}"),
         }
-        for layer, (ok, why) in checks.items():
-            if not ok and not self.layers.get(layer):
-                self.layers[layer] = f"self-test: {why}"
+        return {layer: "" if ok else f"self-test: {why}" for layer, (ok, why) in checks.items()}
 
     def stop(self) -> None:
         if self.zygote_pid:
@@ -590,6 +596,8 @@ def main() -> NoReturn:
             except (OSError, EOFError):
                 break
             try:
+                if not slot.usable:
+                    raise RuntimeError(f"this slot cannot isolate samples: {slot.layers}")
                 result = slot.execute(job)
             except Exception:  # noqa: BLE001 - our own failure: report not_run, keep serving if we can
                 result = {"status": "not_run", "detail": "sandbox: " + traceback.format_exc()[-2000:]}
