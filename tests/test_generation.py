@@ -6,6 +6,7 @@ import argparse
 import json
 import socket
 import threading
+import urllib.request
 from collections import Counter
 
 import pytest
@@ -23,6 +24,7 @@ from evaluation.generation import (
 from evaluation.generation import cli as generation_cli
 from evaluation.generation.openai_backend import OpenAICompatibleBackend
 from evaluation.generation.server import CompletionsHandler, CompletionsServer
+from evaluation.generation.server import main as server_main
 from evaluation.generation.transformers_backend import (
     DRAWS_PER_STEP,
     TransformersBackend,
@@ -152,6 +154,9 @@ def test_finished_rows_leave_the_batch(backend):
 def test_same_seed_same_sample_whatever_the_batch(backend):
     seeds = [sample_seed("run", "task", i) for i in range(8)]
     reference = with_batch_size(backend, 8).sample(PROMPT, SETTINGS, seeds)
+    assert with_batch_size(backend, 8).sample(PROMPT, SETTINGS, seeds) == reference, (
+        "a retried chunk, bit for bit"
+    )
     for batch_size in (1, 3):
         again = with_batch_size(backend, batch_size).sample(PROMPT, SETTINGS, seeds)
         assert [c.text for c in again] == [c.text for c in reference]
@@ -337,6 +342,17 @@ def test_server_speaks_the_completions_protocol(backend, serve):
         assert "".join(logprobs["tokens"]).startswith(choice["text"])
         assert len(logprobs["tokens"]) == len(logprobs["token_logprobs"]) == len(logprobs["text_offset"])
     assert http.post("/completions", body)["choices"][0]["logprobs"] is None
+    with urllib.request.urlopen(f"{server.url}/models") as response:
+        assert json.load(response)["data"][0]["id"] == "tiny"
+    with pytest.raises(GenerationError, match="HTTP 404"):
+        http.post("/chat/completions", body)
+    with pytest.raises(GenerationError, match="HTTP 400: prompt must be"):
+        http.post("/completions", {"prompt": 3})
+
+
+def test_server_command_refuses_a_missing_model(tmp_path, capsys):
+    assert server_main(["--model", str(tmp_path / "missing"), "--port", "0"]) == 1
+    assert "error: cannot load model" in capsys.readouterr().err
 
 
 def test_http_backend_retries_transient_errors(serve):
