@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
@@ -23,6 +24,7 @@ from leaderboard.models import Submission
 
 PAGE_SIZE = 100
 RANKING_LIVE_LIMIT = 50_000
+RANKING_CACHE_SECONDS = 7 * 24 * 3600
 
 
 def found(select: Callable, *args):
@@ -195,10 +197,18 @@ def model_detail(request, model_id: int):
 
 
 def ranking_figure(run: Run, stored: dict) -> dict | None:
-    """Figure 7 from stored results, else computed live from the run's samples while it stays cheap."""
+    """Figure 7 from stored results, else computed from the run's samples once and cached.
+
+    A finished run's verdicts never change, and the exact expectations take a few hundred
+    milliseconds for a large run, so each finished run is computed once per cache.
+    """
     curves = stored
     if not curves and run.status == Run.Status.FINISHED and run.samples_total <= RANKING_LIVE_LIMIT:
-        curves = plots.ranking_from_samples(selectors.ranking_samples(run))
+        key = f"leaderboard:ranking:{run.id}:{run.created_at.timestamp()}:{run.samples_executed}"
+        curves = cache.get(key)
+        if curves is None:
+            curves = plots.ranking_from_samples(selectors.ranking_samples(run))
+            cache.set(key, curves, RANKING_CACHE_SECONDS)
     return plots.ranking_figure(curves) if curves else None
 
 

@@ -1,3 +1,5 @@
+from functools import lru_cache
+
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
@@ -22,11 +24,6 @@ def percent(value: float | None) -> str:
 
 
 @register.filter
-def figure(row, key: str):
-    return row.figures.get(key)
-
-
-@register.filter
 def metric(results, name: str):
     """The result of one metric among a run's prefetched results."""
     return next((result for result in results if result.metric == name), None)
@@ -45,25 +42,60 @@ def interval(figure) -> str:
     return f"95% CI {percent(figure.ci_low)}–{percent(figure.ci_high)}"
 
 
-@register.simple_tag
-def figure_cell(figure, show_temperature: bool = False) -> str:
+@lru_cache(maxsize=1)
+def runs_prefix() -> str:
+    """ "/runs/": one reverse per process instead of one per cell of a 1,000-row table."""
+    return reverse("run", args=[0]).removesuffix("0/")
+
+
+def cell(figure, show_temperature: bool = False, extra: str = "") -> str:
     """A table cell with a pass rate in percent, linked to its run; the interval shows on hover."""
     if figure is None:
-        return mark_safe('<td class="num"><span class="muted">–</span></td>')
+        return '<td class="num"><span class="muted">–</span></td>'
     title = interval(figure)
     t = getattr(figure, "temperature", None)
     if t is not None:
         title = f"{title}, T={t:g}" if title else f"T={t:g}"
-    temperature = (
-        format_html(' <small class="t">T={}</small>', f"{t:g}") if show_temperature and t is not None else ""
-    )
+    temperature = f' <small class="t">T={t:g}</small>' if show_temperature and t is not None else ""
     return format_html(
-        '<td class="num fig" title="{}"><a href="{}">{}</a>{}</td>',
+        '<td class="num fig" title="{}"><a href="{}{}/">{}</a>{}{}</td>',
         title,
-        reverse("run", args=[figure.run_id]),
+        runs_prefix(),
+        figure.run_id,
         percent(figure.value),
-        temperature,
+        mark_safe(temperature),
+        extra,
     )
+
+
+@register.simple_tag
+def figure_cell(figure, show_temperature: bool = False) -> str:
+    return mark_safe(cell(figure, show_temperature))
+
+
+@register.simple_tag
+def figure_cells(row, columns, show_temperature: bool | None = None) -> str:
+    """Every figure cell of a board row: one tag call per row keeps a 1,000-row table quick to render."""
+    return mark_safe(
+        "".join(
+            cell(
+                row.figures.get(c.key),
+                c.shows_temperature if show_temperature is None else show_temperature,
+            )
+            for c in columns
+        )
+    )
+
+
+@register.simple_tag
+def apps_cells(row, subsets) -> str:
+    """Table 2's cells: each difficulty's figure, the same run's figure with timeouts in parentheses."""
+    cells = []
+    for subset in subsets:
+        figure, timeouts = row.cells.get(subset, (None, None))
+        extra = format_html(' <span class="muted">({})</span>', percent(timeouts.value)) if timeouts else ""
+        cells.append(cell(figure, extra=extra))
+    return mark_safe("".join(cells))
 
 
 @register.filter
