@@ -1,0 +1,623 @@
+"""Hostile programs against the sandbox: each has its expected verdict, and after each the host is
+checked: no process of a sample left, canary files untouched, no connection or datagram received
+by listeners on the host's loopback, the parent's secrets nowhere in what came back, the slots
+still the same processes, and the executor still right about the next samples.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from evaluation.benchmarks import humaneval
+from evaluation.sandbox import UID_BASE, Job, Outcome, Sandbox, run_jobs, self_test
+
+
+def _unavailable() -> str:
+    if os.geteuid() != 0:
+        return "the sandbox needs root (namespaces, mounts, cgroups); CI runs as root"
+    problems = {layer: why for layer, why in self_test().items() if why}
+    return f"isolation layers not working here: {problems}" if problems else ""
+
+
+pytestmark = pytest.mark.skipif(bool(_unavailable()), reason=_unavailable() or "-")
+
+SECRET = "canary-secret-4b1d9e"
+PROBLEM = humaneval.load().by_task_id()["HumanEval/0"]  # has_close_elements(numbers, threshold)
+CORRECT = PROBLEM.canonical_solution
+WRONG = "    return True\n"
+TIMEOUT = 1.0
+
+
+@dataclass
+class Host:
+    box: Sandbox
+    canary_dir: Path
+    canaries: dict[Path, tuple[bytes, int]]
+    tcp: socket.socket
+    udp: socket.socket
+    unix: socket.socket
+    abstract: socket.socket
+    abstract_name: str
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    saved = dict(os.environ)
+    os.environ.update(
+        SECRET_KEY=SECRET,
+        DATABASE_URL=f"postgres://leaderboard:{SECRET}@127.0.0.1/leaderboard",
+        CELERY_BROKER_URL=f"redis://:{SECRET}@127.0.0.1:6379/0",
+    )
+    canary_dir = tmp_path_factory.mktemp("canary")
+    canary_dir.chmod(0o755)
+    canaries = {}
+    for name in ("secret.txt", "results.json"):
+        path = canary_dir / name
+        path.write_bytes(f"{SECRET} {name}".encode())
+        path.chmod(0o666)  # writable by anyone: only the sandbox keeps samples away
+        canaries[path] = (path.read_bytes(), path.stat().st_mtime_ns)
+    tcp = socket.create_server(("127.0.0.1", 0))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.bind(str(canary_dir / "broker.sock"))
+    unix.listen()
+    abstract_name = f"\0sandbox-canary-{os.getpid()}"
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind(abstract_name)
+    abstract.listen()
+    for listener in (tcp, udp, unix, abstract):
+        listener.setblocking(False)
+    try:
+        with Sandbox(workers=2, memory_mb=512, file_mb=8, tmp_mb=16, rerun_timeouts="never") as box:
+            yield Host(box, canary_dir, canaries, tcp, udp, unix, abstract, abstract_name)
+    finally:
+        for listener in (tcp, udp, unix, abstract):
+            listener.close()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def humaneval_job(completion: str, after: str = "") -> Job:
+    """A HumanEval/0 sample: the completion, then top-level code the model appended."""
+    return Job(
+        program=PROBLEM.prompt + completion + textwrap.dedent(after),
+        test=PROBLEM.test,
+        entry_point=PROBLEM.entry_point,
+        prompt=PROBLEM.prompt,
+        timeout=TIMEOUT,
+    )
+
+
+def script(source: str, stdin: str = "") -> Job:
+    return Job(program=textwrap.dedent(source), stdin=stdin, timeout=TIMEOUT)
+
+
+def sample_processes() -> list[int]:
+    """Processes of any sandbox uid still alive anywhere on the host."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+            if uid >= UID_BASE:
+                found.append(int(entry))
+    return found
+
+
+def received(host: Host) -> list[str]:
+    events = []
+    for name, listener in (("tcp", host.tcp), ("unix", host.unix), ("abstract", host.abstract)):
+        try:
+            connection, _ = listener.accept()
+            connection.close()
+            events.append(name)
+        except BlockingIOError:
+            pass
+    try:
+        host.udp.recv(100)
+        events.append("udp")
+    except BlockingIOError:
+        pass
+    return events
+
+
+def judge(host: Host, job: Job) -> Outcome:
+    """Run the hostile job next to a correct and a wrong sample, then check the host."""
+    slots = [slot.process.pid for slot in host.box.slots]
+    jobs = [job, humaneval_job(CORRECT), humaneval_job(WRONG)]
+    outcomes: list[Outcome] = [None] * 3  # type: ignore[list-item]
+    for index, outcome in host.box.run(jobs):
+        outcomes[index] = outcome
+    hostile, correct, wrong = outcomes
+    assert (correct.status, wrong.status) == ("passed", "failed"), "the executor is no longer right"
+    assert sample_processes() == [], "processes of a sample outlived it"
+    for path, (content, mtime) in host.canaries.items():
+        assert path.read_bytes() == content and path.stat().st_mtime_ns == mtime, f"{path} was touched"
+    assert sorted(os.listdir(host.canary_dir)) == ["broker.sock", "results.json", "secret.txt"]
+    assert received(host) == [], "a listener on the host received something"
+    for text in (hostile.stdout, hostile.stderr, hostile.detail, repr(hostile.returned)):
+        assert SECRET not in text, "a secret of the parent reached the sample"
+    assert [slot.process.pid for slot in host.box.slots] == slots, "a slot had to be restarted"
+    assert all(slot.process.poll() is None for slot in host.box.slots)
+    return hostile
+
+
+# --- time ------------------------------------------------------------------------------------------
+TIMEOUTS = {
+    "infinite loop": humaneval_job(CORRECT, "while True:\n    pass\n"),
+    "C-level sum": humaneval_job(CORRECT, "sum(range(10 ** 14))\n"),
+    "C-level power": humaneval_job(CORRECT, "10 ** 10 ** 10\n"),
+    "C-level product": humaneval_job(
+        CORRECT,
+        "import collections, itertools\n"
+        "collections.deque(itertools.product(range(10 ** 4), repeat=4), maxlen=0)\n",
+    ),
+    "sleeping": humaneval_job(CORRECT, "import time\ntime.sleep(60)\n"),
+    "sleeping in the candidate": humaneval_job("    import time\n    time.sleep(60)\n"),
+    "fork bomb": humaneval_job(
+        CORRECT, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    ),
+    "signals blocked and ignored": humaneval_job(
+        CORRECT,
+        """
+        import signal
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.Signals))
+        for s in signal.Signals:
+            try:
+                signal.signal(s, signal.SIG_IGN)
+            except (OSError, ValueError, RuntimeError):
+                pass
+        while True:
+            pass
+        """,
+    ),
+    "thread storm": humaneval_job(
+        CORRECT,
+        """
+        import threading
+        def spin():
+            while True:
+                pass
+        for _ in range(1000):
+            try:
+                threading.Thread(target=spin, daemon=True).start()
+            except RuntimeError:
+                break
+        spin()
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("job", TIMEOUTS.values(), ids=TIMEOUTS.keys())
+def test_time_limit_is_enforced_from_outside(host, job):
+    outcome = judge(host, job)
+    if job is TIMEOUTS["C-level power"]:
+        assert outcome.status in ("timeout", "oom")
+    else:
+        assert outcome.status == "timeout", outcome.detail
+    assert TIMEOUT <= outcome.wall_time < TIMEOUT + 1.0
+
+
+# --- resources -------------------------------------------------------------------------------------
+def test_memory_bomb_is_killed_as_out_of_memory(host):
+    outcome = judge(host, humaneval_job(CORRECT, "data = bytearray(2 * 2 ** 30)\n"))
+    assert (outcome.status, outcome.verdict) == ("oom", "failed")
+    assert "out of memory" in outcome.detail
+
+
+def test_growing_memory_is_killed_as_out_of_memory(host):
+    outcome = judge(
+        host, humaneval_job("    chunks = []\n    while True:\n        chunks.append(bytearray(2 ** 20))\n")
+    )
+    assert outcome.status == "oom"
+
+
+def test_huge_output_is_bounded(host):
+    outcome = judge(host, script("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n"))
+    assert outcome.status == "failed" and "File too large" in outcome.detail
+    assert 0 < len(outcome.stdout) <= 8 << 20
+
+
+def test_output_flood_in_a_humaneval_sample_does_not_help(host):
+    outcome = judge(
+        host, humaneval_job("    for _ in range(2000):\n        print('passed ' * 10000)\n    return True\n")
+    )
+    assert outcome.status == "failed"
+
+
+def test_one_huge_file_is_bounded(host):
+    outcome = judge(host, script("open('/tmp/big', 'wb').write(b'0' * (64 << 20))\n"))
+    assert outcome.status == "failed" and "File too large" in outcome.detail
+
+
+def test_filling_the_disk_stops_at_the_sample_tmpfs(host):
+    outcome = judge(
+        host,
+        script(
+            """
+            i = 0
+            while True:
+                with open(f'/tmp/fill{i}', 'wb') as f:
+                    f.write(b'0' * (1 << 20))
+                i += 1
+            """
+        ),
+    )
+    assert outcome.status == "failed" and "No space left on device" in outcome.detail
+
+
+def test_too_many_open_files(host):
+    outcome = judge(
+        host, humaneval_job("    files = [open('/dev/null') for _ in range(10 ** 6)]\n    return True\n")
+    )
+    assert outcome.status == "failed" and "Too many open files" in outcome.detail
+
+
+# --- files, environment, network -------------------------------------------------------------------
+def test_deleting_host_files_fails(host):
+    paths = [str(path) for path in host.canaries] + [str(host.canary_dir)]
+    outcome = judge(
+        host,
+        script(
+            f"""
+            import os, shutil, sys
+            for path in {paths!r}:
+                for remove in (os.remove, shutil.rmtree):
+                    try:
+                        remove(path)
+                        print('removed', path)
+                    except OSError as error:
+                        print(type(error).__name__)
+            for path in (sys.executable, '/usr/bin/env', '/etc/passwd'):
+                try:
+                    os.remove(path)
+                    print('removed', path)
+                except OSError as error:
+                    print(type(error).__name__)
+            """
+        ),
+    )
+    assert outcome.status == "passed" and "removed" not in outcome.stdout
+
+
+def test_reading_host_files_finds_nothing(host):
+    paths = [str(path) for path in host.canaries] + ["/etc/shadow", "/root/.bashrc", "/proc/1/environ"]
+    paths += [f"/proc/{os.getpid()}/environ", str(Path(__file__).resolve()), "/work/main/db.sqlite3"]
+    outcome = judge(
+        host,
+        script(
+            f"""
+            import os
+            for path in {paths!r}:
+                try:
+                    print(path, open(path, 'rb').read()[:200])
+                except OSError as error:
+                    print(path, type(error).__name__)
+            for pid in os.listdir('/proc'):
+                if pid.isdigit():
+                    for name in ('environ', 'cmdline'):
+                        try:
+                            print(pid, open(f'/proc/{{pid}}/{{name}}', 'rb').read())
+                        except OSError:
+                            pass
+            """
+        ),
+    )
+    assert outcome.status == "passed"
+    assert "b'" + SECRET not in outcome.stdout
+
+
+def test_environment_is_scrubbed(host):
+    outcome = judge(host, script("import os\nprint(sorted(os.environ.items()))\n"))
+    assert outcome.status == "passed"
+    assert outcome.stdout.startswith("[('HOME', '/tmp'), ('LANG', 'C.UTF-8'), ('PATH',")
+    for name in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"):
+        assert name not in outcome.stdout
+
+
+def test_sockets_reach_nothing(host):
+    tcp_port, udp_port = host.tcp.getsockname()[1], host.udp.getsockname()[1]
+    outcome = judge(
+        host,
+        script(
+            f"""
+            import socket
+            attempts = [
+                (socket.AF_INET, socket.SOCK_STREAM, ('127.0.0.1', {tcp_port})),
+                (socket.AF_INET, socket.SOCK_STREAM, ('1.1.1.1', 80)),
+                (socket.AF_INET6, socket.SOCK_STREAM, ('::1', {tcp_port})),
+                (socket.AF_UNIX, socket.SOCK_STREAM, {str(host.canary_dir / "broker.sock")!r}),
+                (socket.AF_UNIX, socket.SOCK_STREAM, {host.abstract_name!r}),
+            ]
+            for family, kind, address in attempts:
+                try:
+                    with socket.socket(family, kind) as s:
+                        s.settimeout(0.2)
+                        s.connect(address)
+                        print('connected', address)
+                except OSError as error:
+                    print(type(error).__name__)
+            try:
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', {udp_port}))
+                print('sent')
+            except OSError as error:
+                print(type(error).__name__)
+            try:
+                socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+                print('raw socket')
+            except OSError as error:
+                print(type(error).__name__)
+            """
+        ),
+    )
+    assert outcome.status == "passed"
+    assert (
+        "connected" not in outcome.stdout
+        and "sent" not in outcome.stdout
+        and "raw socket" not in outcome.stdout
+    )
+
+
+def test_privileged_calls_are_refused(host):
+    outcome = judge(
+        host,
+        script(
+            """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            results = {}
+            results['unshare user'] = libc.unshare(0x10000000)
+            results['unshare net'] = libc.unshare(0x40000000)
+            results['mount'] = libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)
+            results['ptrace'] = libc.ptrace(16, 1, 0, 0)
+            results['settimeofday'] = libc.settimeofday(ctypes.byref(ctypes.c_long(0)), None)
+            for name, call in (('setuid', lambda: os.setuid(0)), ('chroot', lambda: os.chroot('/tmp'))):
+                try:
+                    call()
+                    results[name] = 0
+                except OSError:
+                    results[name] = -1
+            try:
+                open('/proc/sysrq-trigger', 'w').write('h')
+                results['sysrq'] = 0
+            except OSError:
+                results['sysrq'] = -1
+            print(sorted(results.items()))
+            print(os.popen('id').read())
+            """
+        ),
+    )
+    assert outcome.status == "passed"
+    assert " 0)" not in outcome.stdout.splitlines()[0], outcome.stdout
+    assert "uid=0" not in outcome.stdout and "groups=0" not in outcome.stdout
+
+
+def test_a_sample_cannot_signal_processes_outside(host):
+    outcome = judge(
+        host,
+        humaneval_job(
+            WRONG,
+            f"""
+            import os, signal
+            for pid in [os.getppid(), 1, -1, {os.getpid()}] + list(range(2, 400)):
+                for sig in (signal.SIGKILL, signal.SIGSTOP):
+                    try:
+                        os.kill(pid, sig)
+                    except OSError:
+                        pass
+            """,
+        ),
+    )
+    assert outcome.status in ("failed", "crashed")
+
+
+# --- exits, streams, crashes -----------------------------------------------------------------------
+EARLY_EXITS = {
+    "exit() at import": humaneval_job(WRONG, "exit()\n"),
+    "quit() at import": humaneval_job(WRONG, "quit()\n"),
+    "sys.exit(0) at import": humaneval_job(WRONG, "import sys\nsys.exit(0)\n"),
+    "os._exit(0) at import": humaneval_job(WRONG, "import os\nos._exit(0)\n"),
+    "SystemExit in the candidate": humaneval_job("    raise SystemExit(0)\n"),
+    "os._exit(0) in the candidate": humaneval_job("    import os\n    os._exit(0)\n"),
+    "KeyboardInterrupt in the candidate": humaneval_job("    raise KeyboardInterrupt\n"),
+    "SIGKILL to itself": humaneval_job("    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n"),
+    "killing its process group": humaneval_job("    import os, signal\n    os.killpg(0, signal.SIGKILL)\n"),
+}
+
+
+@pytest.mark.parametrize("job", EARLY_EXITS.values(), ids=EARLY_EXITS.keys())
+def test_early_exits_never_pass(host, job):
+    outcome = judge(host, job)
+    assert outcome.status in ("failed", "crashed"), outcome
+    assert outcome.verdict == "failed"
+
+
+def test_closing_standard_streams_and_the_channel(host):
+    streams = judge(
+        host,
+        humaneval_job(WRONG, "import os, sys\nsys.stdout.close()\nfor fd in (0, 1, 2):\n    os.close(fd)\n"),
+    )
+    assert streams.status == "failed"
+    channel = judge(
+        host,
+        humaneval_job(
+            CORRECT,
+            "import os\nfor fd in range(3, 64):\n"
+            "    try:\n        os.close(fd)\n    except OSError:\n        pass\n",
+        ),
+    )
+    assert channel.status == "failed"
+
+
+def test_deep_recursion_through_c_crashes(host):
+    """Python 3.11 keeps Python-to-Python calls off the C stack; through a C function (here
+    lru_cache's wrapper) deep recursion overflows it, as in many competitive programs."""
+    recursion = """
+        import functools, sys
+        sys.setrecursionlimit(10 ** 8)
+        @functools.lru_cache(None)
+        def depth(n):
+            return 0 if n == 0 else depth(n - 1) + 1
+        depth(10 ** 7)
+        """
+    outcome = judge(host, humaneval_job(CORRECT, recursion))
+    assert (outcome.status, outcome.verdict) == ("crashed", "failed")
+    assert "SIGSEGV" in outcome.detail
+
+
+def test_segfault_through_ctypes_crashes(host):
+    outcome = judge(host, humaneval_job(CORRECT, "import ctypes\nctypes.string_at(0)\n"))
+    assert outcome.status == "crashed" and "signal 11" in outcome.detail
+
+
+def test_daemon_threads_and_detached_children_die_with_the_sample(host):
+    canary = next(iter(host.canaries))
+    outcome = judge(
+        host,
+        humaneval_job(
+            CORRECT,
+            f"""
+            import os, threading, time
+            def linger():
+                while True:
+                    time.sleep(0.01)
+            threading.Thread(target=linger, daemon=True).start()
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    time.sleep(2)
+                    try:
+                        open({str(canary)!r}, 'w').write('overwritten')
+                    finally:
+                        os._exit(0)
+                os._exit(0)
+            """,
+        ),
+    )
+    assert outcome.status == "passed"
+    assert sample_processes() == []
+
+
+def test_output_that_is_not_utf8(host):
+    outcome = judge(
+        host,
+        script(
+            "import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe\\x00 \\xc3')\n"
+            "sys.stderr.buffer.write(b'\\xff')\n"
+        ),
+    )
+    assert outcome.status == "passed"
+    assert outcome.stdout == "ok \ufffd\ufffd\x00 \ufffd"
+
+
+# --- forging a verdict, reaching into the harness ---------------------------------------------------
+def test_printing_a_result_and_writing_a_fake_record(host):
+    outcome = judge(
+        host,
+        humaneval_job(
+            WRONG,
+            """
+            import os, struct
+            print('passed')
+            print('{"status": "passed"}')
+            for message in (b'S', b'Y', b'P', b'R' + b'true'):
+                os.write(3, struct.pack('!I', len(message)) + message)
+            os._exit(0)
+            """,
+        ),
+    )
+    assert outcome.status == "failed"
+
+
+def test_walking_frames_and_gc_finds_no_test(host):
+    outcome = judge(
+        host,
+        humaneval_job(
+            """
+    import gc, sys
+    frame, seen = sys._getframe(), []
+    while frame is not None:
+        for name in ('check', 'candidate'):
+            if name in frame.f_globals:
+                frame.f_globals[name] = lambda *args: True
+        seen.append(frame.f_code.co_name)
+        frame = frame.f_back
+    leaked = [o for o in gc.get_objects() if isinstance(o, str) and 'assert candidate' in o]
+    if leaked:
+        return leaked
+    return True
+""",
+        ),
+    )
+    assert outcome.status == "failed"
+
+
+def test_patching_the_harness_does_not_help(host):
+    outcome = judge(
+        host,
+        humaneval_job(
+            WRONG,
+            """
+            import sys
+            for name, module in list(sys.modules.items()):
+                if name.startswith('evaluation'):
+                    for attribute in ('encode', 'describe'):
+                        if hasattr(module, attribute):
+                            setattr(module, attribute, lambda *args, **kwargs: b'true')
+            """,
+        ),
+    )
+    assert outcome.status == "failed"
+
+
+def test_objects_equal_to_everything_are_refused(host):
+    always = judge(
+        host,
+        humaneval_job(
+            "    class Anything:\n        def __eq__(self, other):\n            return True\n"
+            "    return Anything()\n"
+        ),
+    )
+    assert always.status == "failed" and "not plain data" in always.detail
+    subclass = judge(
+        host,
+        humaneval_job(
+            "    class Yes(int):\n        def __eq__(self, other):\n            return True\n"
+            "    return Yes(1)\n"
+        ),
+    )
+    assert subclass.status == "failed" and subclass.detail == "AssertionError"
+
+
+def test_huge_return_value_is_refused(host):
+    outcome = judge(host, humaneval_job("    return 'x' * (100 << 20)\n"))
+    assert outcome.status == "failed" and "exceeds" in outcome.detail
+
+
+def test_each_sample_gets_an_empty_private_tmp(host):
+    writer = script("import os\nopen('/tmp/leak', 'w').write('earlier')\nprint(sorted(os.listdir('/tmp')))\n")
+    reader = script("import os\nprint(sorted(os.listdir('/tmp')))\n")
+    outcomes = run_jobs([writer, reader, writer, reader], workers=1)
+    assert [o.stdout for o in outcomes] == ["['leak']\n", "[]\n", "['leak']\n", "[]\n"]
+    judge(host, reader)
+
+
+def test_inline_mode_trusts_the_sample_record_strict_mode_does_not(host):
+    """The reason strict is the default: in inline mode the test runs inside the sample's process,
+    so a sample can write the harness's own success record. Strict mode ignores it (above)."""
+    forged = humaneval_job(WRONG, "import os\nos.write(3, b'\\x00\\x00\\x00\\x01P')\nos._exit(0)\n")
+    (inline,) = run_jobs([forged], workers=1, strict=False)
+    assert (inline.mode, inline.status) == ("inline", "passed")
+    assert judge(host, forged).status == "failed"
