@@ -214,6 +214,30 @@ def compute_results(run: Run, ks: tuple[int, ...] = DEFAULT_KS) -> None:
             ci_low=low,
             ci_high=high,
         )
+    store_ranking(run)
+
+
+def store_ranking(run: Run) -> None:
+    """Figure 7's curves for a run whose samples carry log-probabilities (generated, not imported)."""
+    from evaluation.generation.ranking import ScoredSample, ranking_curves
+
+    per_problem: dict[int, list[ScoredSample]] = {}
+    rows = run.samples.exclude(verdict="").filter(mean_logprob__isnull=False, sum_logprob__isnull=False)
+    for problem_id, verdict, mean, total in rows.values_list(
+        "problem_id", "verdict", "mean_logprob", "sum_logprob"
+    ):
+        per_problem.setdefault(problem_id, []).append(
+            ScoredSample(verdict == Sample.Verdict.PASSED, mean, total)
+        )
+    if not per_problem or len(per_problem) < run.benchmark.problems.count():
+        return
+    Result.objects.bulk_create(
+        Result(
+            run=run, metric=f"k={point.k}", variant=f"ranking:{heuristic}", value=getattr(point, heuristic)
+        )
+        for point in ranking_curves(list(per_problem.values()))
+        for heuristic in ("random", "mean_logprob", "sum_logprob", "oracle")
+    )
 
 
 def fail_run(run_id: int, error: str) -> None:
@@ -348,7 +372,7 @@ def generate_samples(run_id: int, problem_id: int, indices: list[int], backend: 
         )
         module = benchmark_module(run.benchmark.name)
         prompt = module.prompt(core_problem(problem), run.prompt_template)
-        seeds = [sample_seed(f"{run.id}:{run.seed}", problem.task_id, index) for index in missing]
+        seeds = [sample_seed(str(run.seed), problem.task_id, index) for index in missing]
         completions = backend.sample(prompt, sampling, seeds)
         Sample.objects.bulk_create(
             [
@@ -398,7 +422,7 @@ def requeue_stuck_runs(observed: Iterable[Iterable[int]]) -> dict[int, int]:
     still be among them, waiting their turn. Safe beside live workers: every task is idempotent
     (chunks are seeded and unique per index, a verdict is written only where none is stored), so
     a message sent twice costs time, never a second sample or verdict.
-    Returns {run id: messages sent} for the runs found stuck.
+    Returns {run id: messages sent} for the runs whose work was sent again.
     """
     from evaluation.operations import active_run_progress, queue_lengths
     from evaluation.tasks import execute_batch, generate_chunk
@@ -410,17 +434,18 @@ def requeue_stuck_runs(observed: Iterable[Iterable[int]]) -> dict[int, int]:
     waiting = queue_lengths()
     sent: dict[int, int] = {}
     for run in Run.objects.filter(id__in=stuck).select_related("benchmark"):
-        generating = now[run.id][0] < run.samples_total
-        queues = ("generation", "execution") if generating else ("execution",)
+        by_tests = is_executed(run)  # docstring runs wait for people once generated, not for a queue
+        chunks = generation_chunks(run) if now[run.id][0] < run.samples_total else []
+        queues = [queue for queue, used in (("generation", chunks), ("execution", by_tests)) if used]
         if any(waiting[queue] != 0 for queue in queues):  # None: the broker did not answer
             continue
-        chunks = generation_chunks(run) if generating else []
-        batches = pending_batches(run)
+        batches = pending_batches(run) if by_tests else []
         for problem_id, indices in chunks:
             generate_chunk.delay(run.id, problem_id, indices)
         for batch in batches:
             execute_batch.delay(run.id, batch)
-        if not chunks and not batches:
+        if by_tests and not chunks and not batches:
             finish_if_complete(run.id)
-        sent[run.id] = len(chunks) + len(batches)
+        if chunks or batches:
+            sent[run.id] = len(chunks) + len(batches)
     return sent

@@ -33,6 +33,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny GPT-2 trained here and saved with save_pretrained, built once for the whole session."""
+    from tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"))
+
+
 def worker_environment(database_name: str) -> dict[str, str]:
     """The worker sees the test database and the same broker as the tests."""
     from django.conf import settings
@@ -44,7 +52,8 @@ def worker_environment(database_name: str) -> dict[str, str]:
             "CELERY_BROKER_URL to the loopback PostgreSQL and Redis"
         )
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database_name}"
-    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    # One torch thread per worker: two cores are shared by the test process and every worker.
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
 
 class WorkerProcess:

@@ -11,7 +11,6 @@ from collections import Counter
 
 import pytest
 import torch
-from tiny_model import build_tiny_model
 
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, truncate
 from evaluation.generation import (
@@ -50,8 +49,8 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"))
+def model_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 @pytest.fixture(scope="module")

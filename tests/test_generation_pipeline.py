@@ -1,7 +1,6 @@
 """Generation runs through the database and real Celery workers, with a tiny model built here."""
 
 import pytest
-from tiny_model import build_tiny_model
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
 from evaluation.generation import load_backend
@@ -11,8 +10,8 @@ from tests.conftest import wait_for
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"))
+def model_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 def small_humaneval(count: int = 3):
@@ -59,3 +58,6 @@ def test_generation_worker_hands_each_chunk_to_the_execution_worker(model_dir, s
     ]
     assert not run.samples.filter(verdict="").exists()
     assert run.results.get(metric="pass@1").value >= 0.0
+    ranking = run.results.filter(variant__startswith="ranking:")
+    assert set(ranking.values_list("metric", flat=True)) == {"k=1", "k=2"}
+    assert ranking.get(variant="ranking:oracle", metric="k=1").value == run.results.get(metric="pass@1").value
