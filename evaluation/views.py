@@ -35,3 +35,11 @@ def import_samples_view(request):
             messages.success(request, f"Imported {run.samples_total} samples; execution queued.")
             return redirect("run", run_id=run.id)
     return render(request, "evaluation/import.html", {"form": form})
+
+
+@staff_member_required
+def status(request):
+    """Staff's view of the machinery: queues, workers that answer, runs in progress, failures."""
+    from evaluation.operations import status_overview
+
+    return render(request, "evaluation/status.html", status_overview())
