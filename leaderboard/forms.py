@@ -63,8 +63,8 @@ class CompareForm(forms.Form):
     b = forms.TypedChoiceField(coerce=int, label="Model B")
     benchmark = forms.ChoiceField()
 
-    def __init__(self, data, *, models: list[tuple[int, str]], benchmarks: list[str]):
-        super().__init__(data)
+    def __init__(self, data, *, models: list[tuple[int, str]], benchmarks: list[str], initial=None):
+        super().__init__(data, initial=initial)
         self.fields["a"].choices = self.fields["b"].choices = [("", "—")] + models
         self.fields["benchmark"].choices = [(b, b) for b in benchmarks]
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from evaluation.generation import ranking
-from evaluation.generation.ranking import ScoredSample
 from evaluation.metrics import pass_at_k
 
 COLORS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
@@ -48,27 +46,6 @@ def best_temperatures(curves: dict[float, list[tuple[int, float]]]) -> list[tupl
             if k not in best or value > best[k][0]:
                 best[k] = (value, temperature)
     return [(k, best[k][1]) for k in sorted(best)]
-
-
-def ranking_from_samples(
-    samples: Iterable[tuple[int, int, float | None, float | None, bool]],
-) -> dict[str, list[tuple[int, float]]]:
-    """Figure 7's curves from (problem, index, mean log p, sum log p, passed), by the generation core.
-
-    Empty when some sample lacks its log-probabilities (imported samples often do).
-    """
-    per_problem: dict[int, list[ScoredSample]] = defaultdict(list)
-    for problem, _, mean, total, passed in samples:
-        if mean is None or total is None:
-            return {}
-        per_problem[problem].append(ScoredSample(passed, mean, total))
-    if not per_problem:
-        return {}
-    points = ranking.ranking_curves(list(per_problem.values()))
-    return {
-        name: [(point.k, getattr(point, name)) for point in points]
-        for name in ("oracle", "mean_logprob", "sum_logprob", "random")
-    }
 
 
 def tokens(code: str) -> list[str]:

@@ -188,14 +188,6 @@ def board_rows(models: Iterable[CodeModel], columns: Iterable[Column] = BOARD_CO
     return [ModelRow(model, figures.get(model.id, {})) for model in models]
 
 
-def benchmark_table(
-    benchmark: str, columns: tuple[Column, ...], sort: str, also: tuple[Column, ...] = ()
-) -> list[ModelRow]:
-    """Every model with results on one benchmark, best first: Tables 1 and 3."""
-    models = board_queryset(BoardFilters(benchmark=benchmark), sort=sort)
-    return board_rows(models, also + columns)
-
-
 @dataclass
 class AppsRow:
     """One line of Table 2: a model, a variant and a k, with a figure per difficulty."""
@@ -228,23 +220,23 @@ def apps_table() -> list[AppsRow]:
             "run_id",
         )
     )
-    per_run: dict[tuple, dict[int, list]] = defaultdict(lambda: defaultdict(lambda: [None, None]))
-    models: dict[int, tuple[str, int | None]] = {}
-    for model_id, name, parameters, metric, subset, variant, value, low, high, temperature, run_id in rows:
-        models[model_id] = (name, parameters)
-        base = variant.removesuffix(TIMEOUTS)
-        slot = 1 if variant.endswith(TIMEOUTS) else 0
-        per_run[model_id, base, metric, subset][run_id][slot] = Figure(value, low, high, temperature, run_id)
-    table: dict[tuple, AppsRow] = {}
-    for (model_id, base, metric, subset), runs in per_run.items():
-        candidates = [pair for pair in runs.values() if pair[0] is not None]
-        if not candidates:
+    best: dict[tuple, tuple] = {}
+    timeouts: dict[tuple, tuple] = {}
+    for row in rows:
+        model_id, _, _, metric, subset, variant, value, *_, run_id = row
+        if variant.endswith(TIMEOUTS):
+            timeouts[run_id, variant.removesuffix(TIMEOUTS), metric, subset] = row
             continue
-        best = max(candidates, key=lambda pair: pair[0].value)
-        row = table.get((model_id, base, metric))
-        if row is None:
-            row = table[model_id, base, metric] = AppsRow(model_id, *models[model_id], base, metric)
-        row.cells[subset] = (best[0], best[1])
+        key = (model_id, variant, metric, subset)
+        if key not in best or value > best[key][6]:
+            best[key] = row
+    table: dict[tuple, AppsRow] = {}
+    for (model_id, variant, metric, subset), row in best.items():
+        line = table.get((model_id, variant, metric))
+        if line is None:
+            line = table[model_id, variant, metric] = AppsRow(model_id, row[1], row[2], variant, metric)
+        extra = timeouts.get((row[10], variant, metric, subset))
+        line.cells[subset] = (Figure(*row[6:]), Figure(*extra[6:]) if extra else None)
     variant_order = {variant: i for i, variant in enumerate(APPS_VARIANTS)}
     return sorted(
         table.values(),
@@ -291,7 +283,7 @@ def problem_counts(run_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
 
 
 def stored_ranking(results: Iterable[Result]) -> dict[str, list[tuple[int, float]]]:
-    """Figure 7 as the generation workers store it: variant "ranking:<heuristic>", metric "k=<samples>"."""
+    """Figure 7 as `evaluation.services.store_ranking` keeps it: variant "ranking:<name>", metric "k=<n>"."""
     curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for result in results:
         if result.variant.startswith(RANKING) and result.subset == "all" and metric_k(result.metric):
@@ -299,18 +291,12 @@ def stored_ranking(results: Iterable[Result]) -> dict[str, list[tuple[int, float
     return {name: sorted(points) for name, points in curves.items()}
 
 
-def ranking_results(run: Run) -> QuerySet[Result]:
-    return Result.objects.filter(run=run, variant__startswith=RANKING)
-
-
-def ranking_samples(run: Run) -> list[tuple[int, int, float | None, float | None, bool]]:
-    """(problem, index, mean log-prob, sum log-prob, passed) of every executed sample, without its text."""
-    return [
-        (problem_id, index, mean, total, verdict == Sample.Verdict.PASSED)
-        for problem_id, index, mean, total, verdict in Sample.objects.filter(EXECUTED, run=run)
-        .order_by()
-        .values_list("problem_id", "index", "mean_logprob", "sum_logprob", "verdict")
-    ]
+def ranking_curves(run_ids: list[int]) -> dict[int, dict[str, list[tuple[int, float]]]]:
+    """Figure 7's stored curves of each run that has them (one query)."""
+    results = defaultdict(list)
+    for result in Result.objects.filter(run_id__in=run_ids, variant__startswith=RANKING, subset="all"):
+        results[result.run_id].append(result)
+    return {run_id: stored_ranking(rows) for run_id, rows in results.items()}
 
 
 def run_detail(run_id: int) -> Run:

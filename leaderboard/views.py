@@ -7,7 +7,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
@@ -23,8 +22,6 @@ from leaderboard.forms import BoardFilterForm, CompareForm, RejectForm, SignupFo
 from leaderboard.models import Submission
 
 PAGE_SIZE = 100
-RANKING_LIVE_LIMIT = 50_000
-RANKING_CACHE_SECONDS = 7 * 24 * 3600
 
 
 def found(select: Callable, *args):
@@ -59,6 +56,14 @@ def sort_links(request, keys: list[str], sort: str, descending: bool) -> dict[st
     return links
 
 
+def paginate(request, items) -> tuple:
+    """A page of a queryset or list, and the query string without its page number for the pager."""
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return page, params.urlencode()
+
+
 def index(request):
     names = selectors.benchmark_names()
     form = BoardFilterForm(request.GET, families=selectors.families(), benchmarks=names)
@@ -71,9 +76,7 @@ def index(request):
         return table_response(
             fmt, "leaderboard", *exports.board_table(selectors.board_rows(models, columns), columns)
         )
-    page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
+    page, page_query = paginate(request, models)
     return render(
         request,
         "leaderboard/index.html",
@@ -81,7 +84,7 @@ def index(request):
             "form": form,
             "rows": selectors.board_rows(page.object_list, columns),
             "page": page,
-            "page_query": params.urlencode(),
+            "page_query": page_query,
             "columns": columns,
             "groups": column_groups(columns),
             "links": sort_links(request, keys, sort, descending),
@@ -100,13 +103,28 @@ def column_groups(columns) -> list[tuple[str, int]]:
     return groups
 
 
-def table_humaneval(request):
-    columns = selectors.HUMANEVAL_COLUMNS
-    rows = selectors.benchmark_table(selectors.HUMANEVAL, columns, "pass@1")
+def benchmark_table(request, name: str, benchmark: str, figures: tuple, sort: str, template: str, **context):
+    """Tables 1 and 3: every model with results on the benchmark, best first, a page at a time."""
+    models = selectors.board_queryset(selectors.BoardFilters(benchmark=benchmark), sort=sort)
     fmt = export_format(request)
     if fmt:
-        return table_response(fmt, "table1-humaneval", *exports.board_table(rows, columns))
-    return render(request, "leaderboard/table_humaneval.html", {"rows": rows, "columns": columns})
+        return table_response(fmt, name, *exports.board_table(selectors.board_rows(models, figures), figures))
+    page, page_query = paginate(request, models)
+    rows = selectors.board_rows(page.object_list, figures)
+    return render(request, template, {"rows": rows, "page": page, "page_query": page_query, **context})
+
+
+def table_humaneval(request):
+    columns = selectors.HUMANEVAL_COLUMNS
+    return benchmark_table(
+        request,
+        "table1-humaneval",
+        selectors.HUMANEVAL,
+        columns,
+        "pass@1",
+        "leaderboard/table_humaneval.html",
+        columns=columns,
+    )
 
 
 def table_apps(request):
@@ -114,20 +132,26 @@ def table_apps(request):
     fmt = export_format(request)
     if fmt:
         return table_response(fmt, "table2-apps", *exports.apps_table(rows))
-    return render(request, "leaderboard/table_apps.html", {"rows": rows, "subsets": selectors.APPS_SUBSETS})
+    page, page_query = paginate(request, rows)
+    return render(
+        request,
+        "leaderboard/table_apps.html",
+        {"rows": page.object_list, "page": page, "page_query": page_query, "subsets": selectors.APPS_SUBSETS},
+    )
 
 
 def table_docstrings(request):
     code = selectors.HUMANEVAL_COLUMNS[:2]
-    columns = code + selectors.DOCSTRING_COLUMNS
-    rows = selectors.benchmark_table(
-        selectors.DOCSTRINGS, selectors.DOCSTRING_COLUMNS, "docstrings:pass@1", code
-    )
-    fmt = export_format(request)
-    if fmt:
-        return table_response(fmt, "table3-docstrings", *exports.board_table(rows, columns))
-    return render(
-        request, "leaderboard/table_docstrings.html", {"rows": rows, "code": code, "docstrings": columns[2:]}
+    docstrings = selectors.DOCSTRING_COLUMNS
+    return benchmark_table(
+        request,
+        "table3-docstrings",
+        selectors.DOCSTRINGS,
+        code + docstrings,
+        "docstrings:pass@1",
+        "leaderboard/table_docstrings.html",
+        code=code,
+        docstrings=docstrings,
     )
 
 
@@ -175,7 +199,8 @@ def model_detail(request, model_id: int):
         for r in sorted(humaneval, key=lambda r: r.n)
         if counts.get(r.id) and r.temperature is not None
     }
-    ranked = max(humaneval, key=lambda r: (r.n, r.id), default=None)
+    ranking = selectors.ranking_curves([r.id for r in humaneval])
+    ranked = max((r for r in humaneval if r.id in ranking), key=lambda r: (r.n, r.id), default=None)
     return render(
         request,
         "leaderboard/model.html",
@@ -187,29 +212,9 @@ def model_detail(request, model_id: int):
             if len(by_temperature) > 1
             else None,
             "ranking_run": ranked,
-            "ranking_figure": ranking_figure(
-                ranked, selectors.stored_ranking(selectors.ranking_results(ranked))
-            )
-            if ranked
-            else None,
+            "ranking_figure": plots.ranking_figure(ranking[ranked.id]) if ranked else None,
         },
     )
-
-
-def ranking_figure(run: Run, stored: dict) -> dict | None:
-    """Figure 7 from stored results, else computed from the run's samples once and cached.
-
-    A finished run's verdicts never change, and the exact expectations take a few hundred
-    milliseconds for a large run, so each finished run is computed once per cache.
-    """
-    curves = stored
-    if not curves and run.status == Run.Status.FINISHED and run.samples_total <= RANKING_LIVE_LIMIT:
-        key = f"leaderboard:ranking:{run.id}:{run.created_at.timestamp()}:{run.samples_executed}"
-        curves = cache.get(key)
-        if curves is None:
-            curves = plots.ranking_from_samples(selectors.ranking_samples(run))
-            cache.set(key, curves, RANKING_CACHE_SECONDS)
-    return plots.ranking_figure(curves) if curves else None
 
 
 def run_detail(request, run_id: int):
@@ -224,6 +229,7 @@ def run_detail(request, run_id: int):
         raise Http404("No such problem in this run's benchmark")
     samples = list(samples) if samples is not None else None
     counts = [(p.executed, p.passed) for p in grid if p.executed]
+    ranking = selectors.stored_ranking(run.results.all())
     curve = plots.pass_at_k_curve(counts) if run.status == Run.Status.FINISHED else []
     return render(
         request,
@@ -234,11 +240,16 @@ def run_detail(request, run_id: int):
             "problem": problem,
             "samples": samples,
             "figures": [r for r in run.results.all() if r.subset == "all" and r.variant == "raw"],
-            "other_results": [r for r in run.results.all() if not (r.subset == "all" and r.variant == "raw")],
+            "other_results": [
+                r
+                for r in run.results.all()
+                if not (r.subset == "all" and r.variant == "raw")
+                and not r.variant.startswith(selectors.RANKING)
+            ],
             "pass_figure": plots.pass_at_k_figure({f"T={run.temperature}": curve})
             if len(curve) > 1
             else None,
-            "ranking_figure": ranking_figure(run, selectors.stored_ranking(run.results.all())),
+            "ranking_figure": plots.ranking_figure(ranking) if ranking else None,
             "bleu_figure": bleu_figure(problem, samples) if problem else None,
         },
     )
@@ -270,12 +281,23 @@ def problem_detail(request, problem_id: int):
     fmt = export_format(request)
     if fmt:
         return table_response(fmt, f"problem-{problem.id}", *exports.problem_runs_table(runs))
-    return render(request, "leaderboard/problem.html", {"problem": problem, "runs": runs})
+    page, page_query = paginate(request, runs)
+    return render(
+        request,
+        "leaderboard/problem.html",
+        {"problem": problem, "runs": page.object_list, "page": page, "page_query": page_query},
+    )
 
 
 def compare(request):
     names = selectors.benchmark_names()
-    form = CompareForm(request.GET or None, models=selectors.comparable_models(), benchmarks=names)
+    chosen = "a" in request.GET and "b" in request.GET
+    form = CompareForm(
+        request.GET if chosen else None,
+        initial=request.GET.dict(),
+        models=selectors.comparable_models(),
+        benchmarks=names,
+    )
     context = {"form": form}
     if form.is_valid():
         data = form.cleaned_data

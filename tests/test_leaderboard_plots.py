@@ -1,4 +1,4 @@
-"""The figures' numbers: pass@k curves, best temperatures, ranking from samples, BLEU."""
+"""The figures' numbers: pass@k curves, best temperatures, BLEU, escaping."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from evaluation.generation import ranking
 from evaluation.metrics import mean_pass_at_k
 from leaderboard import plots
 
@@ -30,27 +29,6 @@ def test_pass_at_k_curve_is_the_mean_estimator_at_every_k():
 def test_best_temperature_for_each_k():
     curves = {0.2: [(1, 0.30), (10, 0.50)], 0.8: [(1, 0.20), (10, 0.60), (100, 0.7)]}
     assert plots.best_temperatures(curves) == [(1, 0.2), (10, 0.8), (100, 0.8)]
-
-
-def test_ranking_from_samples_uses_the_generation_core():
-    samples = [
-        (1, 0, -0.1, -5.0, True),
-        (1, 1, -0.9, -1.0, False),
-        (2, 0, -0.5, -2.0, False),
-        (2, 1, -0.2, -3.0, True),
-    ]
-    curves = plots.ranking_from_samples(samples)
-    core = ranking.ranking_curves(
-        [
-            [ranking.ScoredSample(True, -0.1, -5.0), ranking.ScoredSample(False, -0.9, -1.0)],
-            [ranking.ScoredSample(False, -0.5, -2.0), ranking.ScoredSample(True, -0.2, -3.0)],
-        ]
-    )
-    assert curves["mean_logprob"] == [(p.k, p.mean_logprob) for p in core]
-    assert curves["mean_logprob"][-1] == (2, 1.0) and curves["sum_logprob"][-1] == (2, 0.0)
-    assert curves["random"] == [(1, 0.5), (2, 0.5)] and curves["oracle"][-1] == (2, 1.0)
-    assert plots.ranking_from_samples([(1, 0, None, None, True)]) == {}
-    assert plots.ranking_from_samples([]) == {}
 
 
 def test_bleu_of_code():
