@@ -514,6 +514,16 @@ def test_exit_after_printing_is_judged_on_the_output(tmp_path, sandbox):
     assert judged(problem, "print(3)\nraise ValueError('late')\n", sandbox)["status"] == "runtime_error"
 
 
+def test_programs_valid_only_inside_a_function_run_as_the_reference_runs_them(tmp_path, sandbox):
+    problem = stdin_problem(tmp_path, ["1 2\n"], ["3\n"])
+    program = "import sys\na, b = map(int, stdin.readline().split())\nprint(a + b)\nreturn\nprint('never')\n"
+    assert judged(problem, program, sandbox)["verdict"] == "passed"
+    as_written = judged(problem, program, sandbox, preamble=False)
+    assert as_written["status"] == "runtime_error" and "SyntaxError" in as_written["detail"]
+    assert apps._as_script("print(1)\n") == "print(1)\n"
+    assert apps._as_script("def f(:\n") == "def f(:\n"  # broken either way: left as written
+
+
 def test_timeouts_and_the_per_program_cap(tmp_path, sandbox):
     problem = stdin_problem(tmp_path, [f"{n} 0\n" for n in range(1, 7)], [f"{n}\n" for n in range(1, 7)])
     slow_then_wrong = (

@@ -18,6 +18,7 @@ import gzip
 import json
 import logging
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -530,6 +531,7 @@ PREAMBLE = (
     "from math import sqrt, sin, cos, tan, ceil, fabs, floor, gcd, exp, log, log2\n"
     "import fractions\nfrom typing import List, Tuple\nimport random\nimport heapq\nfrom heapq import *\n"
 )
+STDIN_NAMES = "stdin = sys.stdin\nstdout = sys.stdout\n"
 _USES_NP = re.compile(r"\bnp\b")
 
 
@@ -573,13 +575,18 @@ def jobs(problem: Problem, program_text: str, timeout: float = 3.0, preamble: bo
 
     Standard-input problems run the program as __main__ with the input on stdin; call-based
     ones call `fn_name` (or `Solution().fn_name`). `preamble` puts the reference checker's
-    imports ahead of the program (numpy as np only for programs that name `np`)."""
+    imports ahead of the program (numpy as np only for programs that name `np`), and runs a
+    standard-input program that only compiles inside a function the way the reference runs
+    every program: as the body of a function."""
     from evaluation.sandbox import Job
 
+    fn_name = problem.metadata["fn_name"]
     if preamble:
         numpy = "import numpy as np\n" if _USES_NP.search(program_text) else ""
-        program_text = PREAMBLE + numpy + program_text
-    fn_name = problem.metadata["fn_name"]
+        if fn_name:
+            program_text = PREAMBLE + numpy + program_text
+        else:
+            program_text = PREAMBLE + numpy + STDIN_NAMES + _as_script(program_text)
     made: dict[int, Any] = {}
     for test in _tests(problem):
         if test.run in made:
@@ -591,6 +598,30 @@ def jobs(problem: Problem, program_text: str, timeout: float = 3.0, preamble: bo
         else:
             made[test.run] = Job(program=program_text, stdin=test.given, timeout=timeout)
     return [made[run] for run in sorted(made)]
+
+
+def _compiles(source: str) -> bool:
+    """Whether Python accepts the text (compiled only, never run, in this trusted process)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "program.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return False
+    return True
+
+
+def _as_script(program_text: str) -> str:
+    """The program itself when it compiles; otherwise, when it compiles as the body of a
+    function (a top-level `return` or `nonlocal`, accepted by the reference, which wraps every
+    program in `def code():`), that function and a call to it. Leading imports stay outside."""
+    if _compiles(program_text):
+        return program_text
+    lines = program_text.split("\n")
+    start = next((i for i, line in enumerate(lines) if not line.startswith(("import ", "from "))), len(lines))
+    body = "".join("    " + line + "\n" for line in lines[start:])
+    wrapped = "".join(line + "\n" for line in lines[:start]) + "def code():\n" + body + "\ncode()\n"
+    return wrapped if _compiles(wrapped) else program_text
 
 
 VERDICTS: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "skipped", "not_run")
@@ -617,16 +648,18 @@ def _test_verdict(fn_name: str, test: _Test, outcome: Any, comparison: str) -> t
     return ("passed" if right else "wrong_answer"), ""
 
 
-def _stop(verdicts: Sequence[str | None], max_timeouts: int) -> tuple[int, bool]:
+def _stop(verdicts: Sequence[str | None], max_timeouts: int | None) -> tuple[int, bool]:
     """The per-program cap, walking the hidden tests in order: (how many count, decided?).
 
     The first wrong answer or runtime error ends the run (the sample has failed whatever
     follows), and so does the `max_timeouts`-th timeout (the tests left are counted as timeouts).
-    A test not yet run (None) leaves the walk undecided."""
+    A test not yet run (None) leaves the walk undecided. `max_timeouts` None: no cap at all."""
     timeouts = 0
     for position, verdict in enumerate(verdicts):
         if verdict is None:
             return position, False
+        if max_timeouts is None:
+            continue
         if verdict in _FAILURES or verdict == "not_run":
             return position + 1, True
         if verdict == "timeout":
@@ -650,7 +683,7 @@ def judge(
     problem: Problem,
     outcomes: Sequence[Any],
     comparison: str = "strict",
-    max_timeouts: int = 3,
+    max_timeouts: int | None = 3,
 ) -> dict[str, Any]:
     """A sample's verdict from its runs' outcomes (aligned with `jobs`; None for runs not made).
 
@@ -658,7 +691,8 @@ def judge(
     `status`, `detail`, `run_time`, per-test `tests`, and in `extra`: `difficulty`,
     `public_passed`, `public_timed_out_only`, `hidden_passed`, `hidden_total`. A sample with no
     hidden test executed is never a pass; verdict "timeout" means it failed no test but timed
-    out on some (Table 2's parentheses)."""
+    out on some (Table 2's parentheses). Hidden tests after the per-program cap's stop are
+    "skipped" (see `_stop`); `max_timeouts=None` judges every test."""
     if comparison not in COMPARISONS:
         raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
     fn_name = problem.metadata["fn_name"]
@@ -775,7 +809,7 @@ class _Pending:
         self.wave += 1
         return sorted(public | set(hidden[: 2 ** (self.wave - 1)]))
 
-    def decided(self, comparison: str, max_timeouts: int) -> bool:
+    def decided(self, comparison: str, max_timeouts: int | None) -> bool:
         fn_name = self.problem.metadata["fn_name"]
         verdicts = [
             None
@@ -795,7 +829,7 @@ def evaluate_samples(
     timeout: float = 3.0,
     template_name: str | None = None,
     comparison: str = "strict",
-    max_timeouts: int = 3,
+    max_timeouts: int | None = 3,
     preamble: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Judge samples (`task_id`, `completion`, optional `sample` index); one result dict each.
