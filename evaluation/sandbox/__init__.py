@@ -45,6 +45,7 @@ _STDERR_KEEP = 2000
 _NOT_RUN_RETRIES = 2
 _START_TIMEOUT = 60.0
 _GRACE = 10.0
+_STARVED_CAP = 4.0  # zygote.STARVED_CAP: not imported, the zygote module stays out of this process
 UID_BASE = 100000
 
 
@@ -137,7 +138,7 @@ class _Slot:
 
     def send(self, key: str, job: dict[str, Any], timeout: float) -> None:
         self.key = key
-        self.deadline = time.monotonic() + timeout + _GRACE
+        self.deadline = time.monotonic() + timeout * _STARVED_CAP + _GRACE
         wire.send(self.write_fd, pickle.dumps(job))
 
     def read(self) -> dict[str, Any] | None:
@@ -179,9 +180,12 @@ class Sandbox:
 
     strict: HumanEval tests run in the trusted slot process (see the module docstring); False runs
     openai/human-eval's single program inside the sample (faster, but a sample can forge a pass).
-    memory_mb, nproc, nofile, file_mb, tmp_mb: per-sample limits. rerun_timeouts: "starved" re-runs
-    once every timeout whose CPU time stayed below 95% of the limit (one that had a core to itself
-    the whole time timed out on its own merits), "always" every timeout, "never" none.
+    memory_mb, nproc, nofile, file_mb, tmp_mb: per-sample limits.
+    A job's timeout counts the time its sample ran or chose to wait (sleeping, blocking), not the
+    time it was ready but had no CPU (the kernel's per-thread runqueue wait), so a loaded machine
+    does not turn slow but correct samples into timeouts; a sample kept off the CPU so long that
+    its wall time reaches 4x its limit is stopped as "starved". rerun_timeouts: "starved" runs
+    those once more at the end of the run, "always" every timeout, "never" none.
     require: the layers without which no job runs (all by default).
     """
 
@@ -305,9 +309,7 @@ class Sandbox:
                     if outcome.status == "not_run" and failures[key] < _NOT_RUN_RETRIES:
                         failures[key] += 1
                         queue.append(key)
-                    elif (
-                        outcome.status == "timeout" and key not in reran and self._rerun(outcome, unique[key])
-                    ):
+                    elif outcome.status == "timeout" and key not in reran and self._rerun(reply):
                         reran.add(key)
                         queue.append(key)
                     else:
@@ -319,10 +321,9 @@ class Sandbox:
                 if slot.key is not None:
                     self._replace(slot)
 
-    def _rerun(self, outcome: Outcome, job: Job) -> bool:
-        if self.rerun_timeouts == "always":
-            return True
-        return self.rerun_timeouts == "starved" and outcome.cpu_time < 0.95 * job.timeout
+    def _rerun(self, reply: dict[str, Any]) -> bool:
+        starved = reply.get("starved", False)
+        return self.rerun_timeouts == "always" or (self.rerun_timeouts == "starved" and starved)
 
     def _replace(self, slot: _Slot) -> None:
         slot.kill()

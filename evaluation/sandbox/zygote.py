@@ -42,6 +42,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
 SOCKET_FD = 3
+STARVED_CAP = 4.0
 MESSAGE_LIMIT = 1 << 30
 
 
@@ -267,7 +268,7 @@ class Zygote:
             harness.main(spec)
         os.close(channel)
         os.close(stdin)
-        report = self.watch(pid, started, started + spec["timeout"])
+        report = self.watch(pid, started, spec["timeout"])
         if self._tmp_state() != self.tmp_state:
             self.mount_tmp()  # the sample used /tmp: the next one gets a new, empty one
         report["stdout"] = self._read(stdout, self.config["file_bytes"]) if script else b""
@@ -276,13 +277,20 @@ class Zygote:
         os.close(stderr)
         return report
 
-    def watch(self, pid: int, started: float, deadline: float) -> dict[str, Any]:
-        """Wait for the sample to end, for the slot's b"K", or for the deadline (then SIGKILL)."""
+    def watch(self, pid: int, started: float, limit: float) -> dict[str, Any]:
+        """Wait for the sample to end, for the slot's b"K", or for its time to run out (then
+        SIGKILL). Its time is the wall time minus the time it was ready to run but waited for a CPU
+        (the kernel's schedstat, its busiest thread): a loaded machine does not eat into a
+        sample's budget, while sleeping and blocking count. Past STARVED_CAP times the limit it is
+        stopped anyway, reported as starved (the slot re-runs those)."""
         pidfd = os.pidfd_open(pid)
         poller = select.poll()
         poller.register(pidfd, select.POLLIN)
         poller.register(SOCKET_FD, select.POLLIN)
-        timed_out = killed = False
+        deadline = started + limit
+        timed_out = killed = starved = False
+        waited = 0.0
+        cpu_start = self._tree_cpu()
         while True:
             events = dict(poller.poll(max(0.0, deadline - time.monotonic()) * 1000))
             if pidfd in events:
@@ -293,7 +301,17 @@ class Zygote:
                 if not tag:
                     os._exit(0)
                 stop = tag == b"K"
-            if stop or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if not stop and now >= deadline:
+                waited = max(waited, self._waited(pid))
+                # What the sample's own processes burnt counts in full: a fork bomb cannot starve
+                # its main thread to stretch its time.
+                used = max(now - started - waited, self._tree_cpu() - cpu_start)
+                starved = now - started >= STARVED_CAP * limit
+                if used < limit and not starved:
+                    deadline = now + limit - used
+                    continue
+            if stop or now >= deadline:
                 timed_out, killed = not stop, True
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
                 break
@@ -309,11 +327,36 @@ class Zygote:
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": signal_number,
             "timed_out": timed_out,
+            "starved": starved and timed_out,
             "stopped": killed and not timed_out,
             "oom": oom,
             "wall": ended - started,
+            "waited": waited,
             "cpu": usage.ru_utime + usage.ru_stime,
         }
+
+    def _tree_cpu(self) -> float:
+        """CPU seconds used in the slot's cpuacct cgroup (the sample's whole tree, and the zygote's
+        few wake-ups), or 0 where the host has no cpuacct controller."""
+        if "cpuacct" not in self.cgroups:
+            return 0.0
+        fd = os.open("cpuacct.usage", os.O_RDONLY, dir_fd=self.cgroups["cpuacct"])
+        try:
+            return int(os.read(fd, 64)) / 1e9
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _waited(pid: int) -> float:
+        """Seconds the sample's busiest thread spent ready to run, waiting for a CPU."""
+        waited = 0
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as handle:
+                    waited = max(waited, int(handle.read().split()[1]))
+        except (OSError, ValueError, IndexError):
+            pass
+        return waited / 1e9
 
     @staticmethod
     def _read(fd: int, limit: int, tail: bool = False) -> bytes:
