@@ -25,7 +25,6 @@ import redis
 from celery import Celery
 from django.db import connection
 from django.db.models import Count
-from tiny_model import build_tiny_model
 
 from evaluation import services
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
@@ -52,11 +51,18 @@ app.worker_main(sys.argv[1:])
 """
 
 VISIBILITY = 12  # seconds: longer than any task here, short enough to wait for a killed worker's task
-BROKER_OPTIONS = {
-    "visibility_timeout": VISIBILITY,
-    "unacked_restore_interval": 1,
-    "unacked_restore_throttle": 1,
-}
+
+
+def broker_options() -> dict:
+    """The project's Redis transport options, with a visibility timeout the tests can wait out."""
+    from django.conf import settings
+
+    return {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "visibility_timeout": VISIBILITY,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 
 
 class RedisServer:
@@ -169,7 +175,7 @@ def sender(broker):
     app.config_from_object("django.conf:settings", namespace="CELERY")
     # The write and read urls, since CELERY_BROKER_URL in the environment wins over broker_url.
     app.conf.update(broker_write_url=broker.url, broker_read_url=broker.url)
-    app.conf.broker_transport_options = BROKER_OPTIONS
+    app.conf.broker_transport_options = broker_options()
     yield app
     app.close()
 
@@ -185,7 +191,7 @@ def start(broker, django_db_setup, tmp_path):
         env.update(
             CELERY_BROKER_URL=broker.url,
             EXECUTION_WORKERS=str(slots),
-            TEST_CELERY_CONF=json.dumps({"broker_transport_options": BROKER_OPTIONS, **(conf or {})}),
+            TEST_CELERY_CONF=json.dumps({"broker_transport_options": broker_options(), **(conf or {})}),
         )
         worker = Worker(env, queues, tmp_path / f"{name}.log", name, beat)
         workers.append(worker)
@@ -309,20 +315,15 @@ def test_execution_worker_killed_mid_batch_loses_and_repeats_nothing(start, send
     )  # each missing verdict written once
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"))
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="services.finish_if_complete finishes a generation run once the samples generated so far all "
     "have verdicts, while a killed worker's chunk waits for redelivery: it must also require "
     "samples_total samples (remove this mark with that fix)",
 )
-def test_generation_worker_killed_mid_run_leaves_exactly_n_samples(start, sender, model_dir):
+def test_generation_worker_killed_mid_run_leaves_exactly_n_samples(start, sender, tiny_model_dir):
     model = CodeModel.objects.create(
-        name="tiny-gpt2", source=CodeModel.Source.LOCAL, local_path=str(model_dir)
+        name="tiny-gpt2", source=CodeModel.Source.LOCAL, local_path=str(tiny_model_dir)
     )
     run = services.create_generation_run(model, small_benchmark(3), temperature=0.8, n=8, max_new_tokens=64)
     executor = start("execution", slots=1)
