@@ -335,9 +335,12 @@ def problem_samples(run: Run, task_id: str) -> tuple[Problem | None, QuerySet[Sa
 
 
 def run_progress(run_id: int) -> dict:
+    """What the run page polls; samples are counted (through the run's index) only while generating."""
     run = Run.objects.get(id=run_id)
+    generating = run.status in (Run.Status.PENDING, Run.Status.GENERATING)
     return {
         "status": run.status,
+        "generated": run.samples.count() if generating else run.samples_total,
         "executed": run.samples_executed,
         "total": run.samples_total,
         "error": run.error,

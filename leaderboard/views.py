@@ -158,7 +158,9 @@ def table_docstrings(request):
 def charts(request):
     """Figure 6 across the board; the per-model figures live on model pages."""
     columns = (selectors.COLUMNS["pass@1"], selectors.COLUMNS["pass@100"])
-    models = selectors.board_queryset(selectors.BoardFilters(benchmark=selectors.HUMANEVAL))
+    models = selectors.board_queryset(
+        selectors.BoardFilters(benchmark=selectors.HUMANEVAL), sort="parameters"
+    )
     rows = selectors.board_rows(models.filter(parameters__isnull=False), columns)
     points = {
         column.label: [

@@ -15,6 +15,7 @@ from evaluation.benchmarks import humaneval
 from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
 from evaluation.samples import SampleRecord
 from evaluation.services import (
+    create_generation_run,
     create_run_from_records,
     finish_if_complete,
     get_or_create_model,
@@ -347,6 +348,20 @@ def test_compare_two_models_problem_by_problem(client, benchmark):
     assert "This model has no finished run on humaneval." in html
 
 
+def test_run_progress_counts_generated_samples_while_generating(client, benchmark):
+    run = create_generation_run(model("Generating"), benchmark, temperature=0.8, n=2)
+    Run.objects.filter(id=run.id).update(status=Run.Status.GENERATING)
+    problem = benchmark.problems.get(position=0)
+    Sample.objects.create(run=run, problem=problem, index=0, completion="    pass\n")
+    assert client.get(f"/runs/{run.id}/progress.json").json() == {
+        "status": "generating",
+        "generated": 1,
+        "executed": 0,
+        "total": 328,
+        "error": "",
+    }
+
+
 def test_unknown_objects_are_404s(client, benchmark):
     for url in ("/models/999999/", "/runs/999999/", "/problems/999999/", "/runs/999999/progress.json"):
         assert client.get(url).status_code == 404, url
@@ -382,15 +397,16 @@ def test_board_model_and_run_pages_issue_a_bounded_number_of_queries(client, ben
         "/tables/apps/",
         f"/models/{first.model.id}/",
         f"/runs/{first.id}/?problem=HumanEval/3",
+        f"/runs/{first.id}/progress.json",
+        f"/problems/{benchmark.problems.get(position=3).id}/",
         "/charts/",
     ]
     few = {url: queries(client, url) for url in urls}
     for i in range(4):
-        extra = sampled_run(benchmark, "First", n=3, passes=lambda p, i: i < 2, temperature=0.1 * i)
+        sampled_run(benchmark, "First", n=3, passes=lambda p, i: i < 2, temperature=0.1 * i)
         other = model(f"Other {i}", family="F", parameters=10**9 + i)
         stored_run(other, benchmark, 0.8, {"pass@1": 0.1, "pass@10": 0.2})
         stored_run(other, apps, 0.8, {"pass@1": 0.1}, subset="interview", variant="filtered")
-        Sample.objects.filter(run=extra).update(mean_logprob=None)
     many = {url: queries(client, url) for url in urls}
     assert many == few
     assert max(few.values()) <= 10

@@ -82,7 +82,7 @@ def test_run_page_grid_and_progress(client, benchmark):
     page = client.get(f"/runs/{run.id}/").content.decode()
     assert page.count('class="cell all') == 0 and page.count('class="cell some') == 164
     progress = client.get(f"/runs/{run.id}/progress.json").json()
-    assert progress == {"status": "finished", "executed": 328, "total": 328, "error": ""}
+    assert progress == {"status": "finished", "generated": 328, "executed": 328, "total": 328, "error": ""}
 
 
 def test_unknown_run_or_problem_is_a_404(client, benchmark):

@@ -13,7 +13,9 @@
       const data = await response.json();
       bar.max = data.total;
       bar.value = data.executed;
-      text.textContent = `${data.executed} / ${data.total} samples executed`;
+      text.textContent = data.generated < data.total
+        ? `${data.generated} / ${data.total} samples generated, ${data.executed} executed`
+        : `${data.executed} / ${data.total} samples executed`;
       status.textContent = data.status;
       status.className = `status ${data.status}`;
       if (!active.has(data.status)) { window.location.reload(); return; }
