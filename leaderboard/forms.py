@@ -134,7 +134,9 @@ class SubmissionForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Report",
     )
-    n = forms.IntegerField(min_value=1, max_value=MAX_SAMPLES, initial=20, help_text="Samples per problem.")
+    n = forms.IntegerField(
+        min_value=1, max_value=MAX_SAMPLES, initial=20, label="n", help_text="Samples per problem."
+    )
     max_new_tokens = forms.IntegerField(min_value=16, max_value=4096, initial=300, label="Max new tokens")
     prompt_template = forms.ChoiceField(
         required=False, help_text="Applies to the benchmarks that have templates."
