@@ -733,7 +733,7 @@ def judge(
         return {
             "verdict": None,
             "status": "not_run",
-            "detail": f"could not be run: {failure}".strip(),
+            "detail": f"could not be run: {failure or 'a run is missing'}",
             **base,
         }
     if not hidden:
