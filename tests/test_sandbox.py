@@ -265,3 +265,10 @@ def test_verdicts_follow_the_paper():
     statuses = ("passed", "failed", "timeout", "oom", "crashed", "not_run")
     verdicts = [Outcome(status=status, detail="").verdict for status in statuses]
     assert verdicts == ["passed", "failed", "timeout", "failed", "failed", None]
+
+
+def test_a_job_the_sandbox_cannot_set_up_is_not_run():
+    """Here the input is larger than the file size limit: our limitation, never the model's fault."""
+    (outcome,) = run_jobs([Job(program="print(len(input()))", stdin="x" * (2 << 20))], workers=1, file_mb=1)
+    assert (outcome.status, outcome.verdict) == ("not_run", None)
+    assert outcome.detail.startswith("sandbox: ")

@@ -3,10 +3,11 @@
 Nothing here is trusted: the sample can patch it or write a fake message. Verdicts that must not
 be forged are therefore decided outside (`slot.py`, strict mode): here we only execute the
 program, answer calls with plain data, and report what we saw. Messages on the channel (fd 3):
-  b"S"               started: isolation is in force, untrusted code runs from now on
-  b"Y" / b"N"+detail  the program loaded / raised while loading (strict and call modes)
-  b"R"+plain value   a call returned;  b"E"+detail  a call raised
+  b"N"+detail         strict and call modes: the program raised while loading
+  b"R"+plain value    a call returned;  b"E"+detail  a call raised;  b"Y"  answer to a ping (an
+                      empty name): the program is loaded
   b"P" / b"F"+detail  inline and script modes: the run completed / failed
+(That the sample's set-up completed is told to the zygote, not here: see zygote.enter_sample.)
 """
 
 from __future__ import annotations
@@ -113,12 +114,14 @@ def serve(program: str, module_name: str | None) -> NoReturn:
     except BaseException as error:  # noqa: BLE001
         _send(b"N" + describe(error).encode(errors="replace"))
         os._exit(0)
-    _send(b"Y")
     while True:
         try:
             name, args, kwargs = wire.receive(CHANNEL, REQUEST_LIMIT).split(b"\0", 2)
         except (OSError, EOFError, ValueError):
             os._exit(0)
+        if not name:
+            _send(b"Y")
+            continue
         try:
             function = find_callable(namespace, name.decode())
             value = function(*plain.decode(args), **plain.decode(kwargs))
@@ -134,7 +137,6 @@ def serve(program: str, module_name: str | None) -> NoReturn:
 
 def main(spec: dict[str, Any]) -> NoReturn:
     """Entry point in the sample process; the zygote has put the isolation in force."""
-    _send(b"S")
     kind = spec["kind"]
     if kind == "inline":
         run_inline(spec["program"], spec["test"], spec["entry_point"])

@@ -39,7 +39,12 @@ HIDDEN = ("/root", "/home", "/work", "/var", "/run", "/sys", "/srv", "/opt", "/m
 
 
 class SetupFailed(Exception):
-    """The sandbox could not be put in force for this sample: not_run, never the model's fault."""
+    """The sample reports that its isolation could not be put in force (believed only when the
+    zygote confirms that set-up did not complete): not_run, never the model's fault."""
+
+
+class Unsupported(Exception):
+    """Something strict mode cannot do for this test (an argument that is not plain data): not_run."""
 
 
 class CandidateGone(BaseException):
@@ -58,62 +63,55 @@ class TrustedTimeout(BaseException):
 class Link:
     """The trusted end of one sample's channel."""
 
-    def __init__(self, fd: int, deadline: float, loads: bool) -> None:
+    def __init__(self, fd: int, deadline: float) -> None:
         self.fd = fd
         self.deadline = deadline
-        self.started = False
-        self.loaded = not loads
+        self.loaded = False  # known once a call was answered (or a ping, see check_intact)
         self.broken: BaseException | None = None  # a failure a test's `except` must not hide
 
-    def receive(self, preamble_only: bool = False) -> bytes:
-        """The next message after the preamble ("S", then "Y" where the program loads first), which
-        is read lazily: a first request can be on its way before the sample has even started."""
+    def receive(self) -> bytes:
+        """The next message. b"X" (the sample's set-up failed) and b"N" (the program raised while
+        loading) end the conversation; whether set-up really failed is decided from the zygote's
+        report, which a sample cannot forge."""
         if self.broken is not None:
             raise self.broken
-        while not (preamble_only and self.started and self.loaded):
-            try:
-                message = wire.receive(self.fd, REPLY_LIMIT, self.deadline)
-            except (OSError, EOFError, TimeoutError) as error:
-                self.broken = CandidateGone(str(error))
-                raise self.broken from None
-            except ValueError as error:
-                raise CandidateRaised(f"sandbox: {error}") from None
-            if not self.started:
-                if message != b"S":
-                    self.broken = SetupFailed(
-                        message[1:].decode(errors="replace")[-2000:] if message[:1] == b"X" else "no start"
-                    )
-                    raise self.broken
-                self.started = True
-            elif not self.loaded:
-                if message != b"Y":
-                    detail = (
-                        message[1:].decode(errors="replace")
-                        if message[:1] == b"N"
-                        else "sandbox: unexpected message"
-                    )
-                    self.broken = CandidateRaised(detail)
-                    raise self.broken
-                self.loaded = True
-            else:
-                return message
-        return b""
+        try:
+            message = wire.receive(self.fd, REPLY_LIMIT, self.deadline)
+        except (OSError, EOFError, TimeoutError) as error:
+            self.broken = CandidateGone(str(error))
+            raise self.broken from None
+        except ValueError as error:
+            raise CandidateRaised(f"sandbox: {error}") from None
+        if message[:1] == b"X":
+            self.broken = SetupFailed(message[1:].decode(errors="replace")[-2000:])
+            raise self.broken
+        if message[:1] == b"N":
+            self.broken = CandidateRaised(message[1:].decode(errors="replace"))
+            raise self.broken
+        return message
 
     def check_intact(self) -> None:
         """After the test: the program did load and the sample never stopped answering, even if the
         test caught what we raised."""
-        self.receive(preamble_only=True)
+        if self.broken is not None:
+            raise self.broken
+        if not self.loaded:
+            wire.send(self.fd, b"\0\0")
+            if self.receive() != b"Y":
+                raise CandidateRaised("sandbox: unexpected reply")
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             request = name.encode() + b"\0" + plain.encode(list(args)) + b"\0" + plain.encode(kwargs)
         except (plain.NotPlain, ValueError) as error:
-            raise SetupFailed(f"strict mode cannot pass this argument to the candidate: {error}") from None
+            raise Unsupported(f"strict mode cannot pass this argument to the candidate: {error}") from None
         try:
             wire.send(self.fd, request)
         except OSError as error:
-            raise CandidateGone(str(error)) from None
+            self.broken = CandidateGone(str(error))
+            raise self.broken from None
         reply = self.receive()
+        self.loaded = True
         if reply[:1] == b"R":
             try:
                 return plain.decode(reply[1:])
@@ -409,11 +407,13 @@ class Slot:
         # The zygote decides when the sample's time is up (it may extend the wall time for a loaded
         # machine, up to STARVED_CAP times the limit); this deadline is only a safety net.
         latest = time.monotonic() + job["timeout"] * zygote.STARVED_CAP + 2.0
-        link = Link(mine.fileno(), latest, loads=kind in ("strict", "call"))
+        link = Link(mine.fileno(), latest)
         verdict: dict[str, Any] = {}
         try:
             verdict = self._judge(job, link)
-        except SetupFailed as error:
+        except SetupFailed as error:  # believed only if the zygote says set-up did not complete
+            verdict = {"setup": f"sandbox: {error}"}
+        except Unsupported as error:
             verdict = {"status": "not_run", "detail": f"sandbox: {error}"}
         except CandidateGone:
             pass
@@ -426,7 +426,7 @@ class Slot:
         report = self._report(linger=0.0 if kind == "inline" and verdict else 0.25)
         if "error" in report:
             return {"status": "not_run", "detail": f"sandbox: {report['error']}"}
-        return self._outcome(job, verdict, link.started, report)
+        return self._outcome(job, verdict, report)
 
     def _report(self, linger: float) -> dict[str, Any]:
         """The zygote's report, sent when the sample has ended. A sample still running `linger`
@@ -448,8 +448,6 @@ class Slot:
                     record = link.receive()
                     detail = detail or record[1:].decode(errors="replace")[:2000]
             except CandidateGone:
-                if not link.started:
-                    raise
                 return {"detail": detail}
         if kind == "inline":
             record = link.receive()
@@ -479,12 +477,14 @@ class Slot:
         return {"status": "passed", "detail": ""}
 
     def _outcome(
-        self, job: dict[str, Any], verdict: dict[str, Any], started: bool, report: dict[str, Any]
+        self, job: dict[str, Any], verdict: dict[str, Any], report: dict[str, Any]
     ) -> dict[str, Any]:
         """Fail closed: "passed" needs the positive verdict above (and, for scripts, a clean exit);
         whatever ended the sample otherwise is named from the zygote's report."""
         status, detail = verdict.get("status"), verdict.get("detail", "")
-        if status == "not_run":
+        if not report["started"]:
+            status, detail = "not_run", verdict.get("setup", "sandbox: the sample ended during set-up")
+        elif status == "not_run":
             pass
         elif report["timed_out"]:
             status, detail = "timeout", f"killed after {job['timeout']:g} s"
@@ -494,8 +494,6 @@ class Slot:
                 detail += ", starved"
         if status is not None:
             pass
-        elif not started:
-            status, detail = "not_run", "sandbox: the sample ended during set-up"
         elif report["oom"]:
             status, detail = "oom", f"out of memory (limit {self.config['memory_bytes'] >> 20} MiB)"
         elif report["signal"] is not None and not report["stopped"]:

@@ -144,6 +144,7 @@ class Zygote:
         self.tmp_state: tuple[int, ...] = ()
         self.stdio: tuple[Any, ...] = ()
         self.null = -1
+        self.marker = (-1, -1)
 
     def setup(self) -> None:
         """Build what every sample shares; record each layer as working ("") or why not."""
@@ -195,6 +196,7 @@ class Zygote:
         ]
         # Stdio objects made now so that samples need not build them (fds 0-2 change beneath).
         self.null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        self.marker = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self.stdio = (
             open(0, encoding="utf-8", closefd=False),  # noqa: SIM115
             open(1, "w", encoding="utf-8", closefd=False),  # noqa: SIM115
@@ -239,24 +241,28 @@ class Zygote:
                 os._exit(0)
             try:
                 report = self.run(spec, fds[0])
-            except OSError as error:  # our failure (e.g. no memory for the stdin file): not_run
+            except OSError as error:  # our failure (e.g. an input over the file size limit): not_run
                 report = {"error": f"{type(error).__name__}: {error}"}
             wire.send(SOCKET_FD, marshal.dumps(report))
 
     def run(self, spec: dict[str, Any], channel: int) -> dict[str, Any]:
-        if spec["stdin"]:
-            stdin = os.memfd_create("stdin", os.MFD_CLOEXEC)
-            os.write(stdin, spec["stdin"].encode(errors="surrogateescape"))
-            os.lseek(stdin, 0, os.SEEK_SET)
-        else:
-            stdin = os.dup(self.null)
         script = spec["kind"] == "script"
-        stdout = os.memfd_create("stdout", os.MFD_CLOEXEC) if script else os.dup(self.null)
-        stderr = os.memfd_create("stderr", os.MFD_CLOEXEC)
-        layers.setns(self.pid_ns, layers.CLONE_NEWPID)
-        layers.unshare(layers.CLONE_NEWPID)
-        started = time.monotonic()
-        pid = os.fork()
+        opened: list[int] = []
+        try:
+            stdin = self._stdin(spec["stdin"])
+            opened.append(stdin)
+            stdout = os.memfd_create("stdout", os.MFD_CLOEXEC) if script else os.dup(self.null)
+            opened.append(stdout)
+            stderr = os.memfd_create("stderr", os.MFD_CLOEXEC)
+            opened.append(stderr)
+            layers.setns(self.pid_ns, layers.CLONE_NEWPID)
+            layers.unshare(layers.CLONE_NEWPID)
+            started = time.monotonic()
+            pid = os.fork()
+        except OSError:
+            for fd in [channel, *opened]:  # the slot process sees the end of the channel at once
+                os.close(fd)
+            raise
         if pid == 0:
             try:
                 self.enter_sample(spec, stdin, stdout, stderr, channel)
@@ -269,6 +275,10 @@ class Zygote:
         os.close(channel)
         os.close(stdin)
         report = self.watch(pid, started, spec["timeout"])
+        try:
+            report["started"] = os.read(self.marker[0], 16) == b"S"
+        except BlockingIOError:
+            report["started"] = False
         if self._tmp_state() != self.tmp_state:
             self.mount_tmp()  # the sample used /tmp: the next one gets a new, empty one
         report["stdout"] = self._read(stdout, self.config["file_bytes"]) if script else b""
@@ -276,6 +286,21 @@ class Zygote:
         os.close(stdout)
         os.close(stderr)
         return report
+
+    def _stdin(self, text: str | None) -> int:
+        """The sample's standard input: a memory file holding `text`, or /dev/null."""
+        if not text:
+            return os.dup(self.null)
+        stdin = os.memfd_create("stdin", os.MFD_CLOEXEC)
+        data = memoryview(text.encode(errors="surrogateescape"))
+        try:
+            while data:  # a short write at the file size limit, then EFBIG: never a cut input
+                data = data[os.write(stdin, data) :]
+        except OSError:
+            os.close(stdin)
+            raise
+        os.lseek(stdin, 0, os.SEEK_SET)
+        return stdin
 
     def watch(self, pid: int, started: float, limit: float) -> dict[str, Any]:
         """Wait for the sample to end, for the slot's b"K", or for its time to run out (then
@@ -378,6 +403,7 @@ class Zygote:
         """In the forked sample, before any of its code: the per-sample layers, in an order where
         each step still has the privilege it needs. Any failure raises, and the sample never runs.
         (The random module reseeds itself after fork.)"""
+        os.close(self.marker[0])
         fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
         os.write(fd, b"1000")
         os.close(fd)
@@ -388,13 +414,19 @@ class Zygote:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         if self.ruleset >= 0:
             layers.landlock_restrict(self.ruleset)
-        os.closerange(4, 1 << 20)
+        os.closerange(4, min(self.marker))
+        os.closerange(max(self.marker) + 1, 1 << 20)
         os.setgroups([])
         os.setresgid(self.uid, self.uid, self.uid)
         os.setresuid(self.uid, self.uid, self.uid)
         layers.prctl(layers.PR_SET_NO_NEW_PRIVS, 1)
         layers.prctl(layers.PR_SET_DUMPABLE, 1)
         sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = self.stdio
+        # Last step: tell the zygote, through a pipe this process then no longer holds, that every
+        # layer is in force. Only what happens after this byte is the sample's doing; a sample
+        # that dies without it was never run (not_run), and none can fake its absence.
+        os.write(self.marker[1], b"S")
+        os.close(self.marker[1])
 
 
 def main() -> NoReturn:
