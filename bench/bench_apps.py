@@ -73,7 +73,7 @@ def reference_solutions(sandbox: Sandbox, solutions: int, timeout: float) -> Non
     statuses: Counter[str] = Counter()
     for (problem, _), ordered in zip(work, outcomes, strict=True):
         strict, reference = (
-            [t["verdict"] for t in apps.judge(problem, ordered, name, None)["tests"] if t["kind"] == "hidden"]
+            [t["verdict"] for t in apps.judge(problem, ordered, name, None).tests if t["kind"] == "hidden"]
             for name in ("strict", "reference")
         )
         statuses.update(strict)
@@ -134,7 +134,7 @@ def cap_saving(sandbox: Sandbox, timeout: float) -> None:
     baseline = run_all(sandbox, [(problems[s["task_id"]], s["completion"]) for s in samples], timeout)
     baseline_seconds = time.monotonic() - started
     baseline_verdicts = [
-        apps.judge(problems[s["task_id"]], o)["verdict"] for s, o in zip(samples, baseline, strict=True)
+        apps.judge(problems[s["task_id"]], o).verdict for s, o in zip(samples, baseline, strict=True)
     ]
     counting = CountingSandbox(sandbox)
     started = time.monotonic()

@@ -487,7 +487,9 @@ def test_standard_input_verdicts(tmp_path, sandbox):
     assert right["difficulty"] == "introductory" and right["public_tests_source"] == "statement"
 
     wrong = judged(problem, "a, b = map(int, input().split())\nprint(a + b + (a == 2))\n", sandbox)
-    assert wrong["verdict"] == "failed" and wrong["status"] == "wrong_answer" and wrong["public_passed"]
+    assert (
+        wrong["verdict"] == "failed" and wrong["detail"].startswith("wrong answer") and wrong["public_passed"]
+    )
     assert [t["verdict"] for t in wrong["tests"]] == ["passed", "passed", "passed", "wrong_answer", "skipped"]
     assert wrong["tests"][3] | {"time": 0} == {
         "kind": "hidden",
@@ -501,7 +503,11 @@ def test_standard_input_verdicts(tmp_path, sandbox):
     assert wrong["detail"].startswith("wrong answer on hidden test 2 of 3")
 
     crash = judged(problem, "a, b = map(int, input().split())\nprint(a + b if a != 2 else a // 0)\n", sandbox)
-    assert crash["status"] == "runtime_error" and crash["verdict"] == "failed" and crash["public_passed"]
+    assert (
+        crash["detail"].startswith("runtime error")
+        and crash["verdict"] == "failed"
+        and crash["public_passed"]
+    )
     failing = next(t for t in crash["tests"] if t["verdict"] == "runtime_error")
     assert "ZeroDivisionError" in failing["message"] and failing["input"] == "2 2\n"
     assert failing["got"] == ""
@@ -511,7 +517,9 @@ def test_exit_after_printing_is_judged_on_the_output(tmp_path, sandbox):
     problem = stdin_problem(tmp_path, ["1 2\n"], ["3\n"])
     assert judged(problem, "import sys\nprint(3)\nsys.exit(1)\n", sandbox)["verdict"] == "passed"
     assert judged(problem, "print(3)\nexit()\n", sandbox)["verdict"] == "passed"
-    assert judged(problem, "print(3)\nraise ValueError('late')\n", sandbox)["status"] == "runtime_error"
+    assert judged(problem, "print(3)\nraise ValueError('late')\n", sandbox)["detail"].startswith(
+        "runtime error"
+    )
 
 
 def test_programs_valid_only_inside_a_function_run_as_the_reference_runs_them(tmp_path, sandbox):
@@ -519,7 +527,7 @@ def test_programs_valid_only_inside_a_function_run_as_the_reference_runs_them(tm
     program = "import sys\na, b = map(int, stdin.readline().split())\nprint(a + b)\nreturn\nprint('never')\n"
     assert judged(problem, program, sandbox)["verdict"] == "passed"
     as_written = judged(problem, program, sandbox, preamble=False)
-    assert as_written["status"] == "runtime_error" and "SyntaxError" in as_written["detail"]
+    assert as_written["detail"].startswith("runtime error") and "SyntaxError" in as_written["detail"]
     assert apps._as_script("print(1)\n") == "print(1)\n"
     assert apps._as_script("def f(:\n") == "def f(:\n"  # broken either way: left as written
 
@@ -532,7 +540,7 @@ def test_timeouts_and_the_per_program_cap(tmp_path, sandbox):
     result = judged(problem, slow_then_wrong, sandbox, timeout=0.5)
     hidden = [t["verdict"] for t in result["tests"] if t["kind"] == "hidden"]
     assert hidden == ["passed", "timeout", "timeout", "passed", "wrong_answer", "skipped"]
-    assert result["verdict"] == "failed" and result["status"] == "timeout"
+    assert result["verdict"] == "failed" and result["detail"].startswith("timeout on hidden test 2 of 6")
 
     slow_only = "a, b = map(int, input().split())\nif a in (2, 3):\n    while True: pass\nprint(a)\n"
     result = judged(problem, slow_only, sandbox, timeout=0.5)
@@ -569,9 +577,9 @@ def test_call_based_verdicts_with_solution_class_and_preamble(tmp_path, sandbox)
     tuple_answer = "class Solution:\n    def pair(self, nums):\n        return tuple(nums[: gcd(2, 4)])\n"
     assert judged(problem, tuple_answer, sandbox)["verdict"] == "passed"
     without_imports = judged(problem, tuple_answer, sandbox, preamble=False)
-    assert without_imports["status"] == "runtime_error" and "gcd" in without_imports["detail"]
+    assert without_imports["detail"].startswith("runtime error") and "gcd" in without_imports["detail"]
     continued = judged(problem, "return nums[:1]", sandbox, template_name="apps-codex-v1")
-    assert continued["status"] == "wrong_answer"
+    assert continued["detail"].startswith("wrong answer")
     wrong = next(t for t in continued["tests"] if t["verdict"] == "wrong_answer")
     assert wrong["input"] == "[[1, 2, 3]]" and wrong["expected"] == "[[1, 2]]" and wrong["got"] == "[1]"
 
@@ -579,7 +587,7 @@ def test_call_based_verdicts_with_solution_class_and_preamble(tmp_path, sandbox)
 def test_a_sample_with_no_hidden_test_run_is_never_a_pass(tmp_path):
     problem = stdin_problem(tmp_path, ["1 2\n"], ["3\n"])
     nothing = apps.judge(problem, [])
-    assert nothing["verdict"] is None and nothing["status"] == "not_run"
+    assert nothing.verdict is None and nothing.status == "not_run"
     from evaluation.benchmarks import Problem
 
     empty = {"inputs": [], "outputs": []}
@@ -587,7 +595,7 @@ def test_a_sample_with_no_hidden_test_run_is_never_a_pass(tmp_path):
         "0", "", json.dumps({**empty, "fn_name": ""}), "", "", {**problem.metadata, "public_tests": empty}
     )
     verdict = apps.judge(bare, [])
-    assert verdict["verdict"] == "failed" and verdict["status"] == "no_tests" and verdict["tests"] == []
+    assert verdict.verdict == "failed" and verdict.status == "no_tests" and verdict.tests == []
 
 
 def test_display_is_clipped():

@@ -48,7 +48,7 @@ def test_reference_solutions_get_the_reference_checkers_verdicts(shared_data, sa
         strict, reference = (
             [
                 t["verdict"]
-                for t in apps.judge(problems[task_id], ordered, name, None)["tests"]
+                for t in apps.judge(problems[task_id], ordered, name, None).tests
                 if t["kind"] == "hidden"
             ]
             for name in ("strict", "reference")

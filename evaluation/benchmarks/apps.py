@@ -28,6 +28,7 @@ from typing import Any
 from evaluation.benchmarks import Benchmark, Problem, content_hash
 from evaluation.benchmarks.apps_checker import COMPARISONS, returned_matches, stdout_matches
 from evaluation.benchmarks.apps_examples import parse_examples
+from evaluation.execution import Judgement, SampleResult
 from evaluation.metrics import filtered_pass_at_k, pass_at_k
 
 NAME = "apps"
@@ -480,14 +481,14 @@ def format_hint(problem: Problem) -> str:
     return "Use Call-Based format" if problem.metadata["fn_name"] else "Use Standard Input format"
 
 
-def prompt(problem: Problem, template_name: str = DEFAULT_TEMPLATE) -> str:
+def prompt(problem: Problem, template_name: str = "") -> str:
     """The prompt for `problem` in a named template.
 
     Codex templates put the question in a docstring, then the format hint, then the starter code
     (section 3.5); the 1-shot variant appends the statement's first example as a formatting hint
     (problems whose statement shows none get the zero-shot prompt). The hendrycks template is
     `eval/generate_gpt_codes.py`'s QUESTION/ANSWER prompt."""
-    chosen = template(template_name)
+    chosen = template(template_name or DEFAULT_TEMPLATE)
     meta = problem.metadata
     starter = meta["starter_code"]
     if not chosen.continuation:
@@ -684,12 +685,13 @@ def judge(
     outcomes: Sequence[Any],
     comparison: str = "strict",
     max_timeouts: int | None = 3,
-) -> dict[str, Any]:
+) -> Judgement:
     """A sample's verdict from its runs' outcomes (aligned with `jobs`; None for runs not made).
 
-    Returns `verdict` (passed / failed / timeout, None when our side could not run it),
-    `status`, `detail`, `run_time`, per-test `tests`, and in `extra`: `difficulty`,
-    `public_passed`, `public_timed_out_only`, `hidden_passed`, `hidden_total`. A sample with no
+    `verdict` is passed / failed / timeout (None when our side could not run it), `status` the
+    first hidden test's verdict that is not a pass, `tests` the per-test rows, and `extra`
+    holds `difficulty`, `public_passed`, `public_timed_out_only`, `hidden_passed`,
+    `hidden_total` and `public_tests_source`. A sample with no
     hidden test executed is never a pass; verdict "timeout" means it failed no test but timed
     out on some (Table 2's parentheses). Hidden tests after the per-program cap's stop are
     "skipped" (see `_stop`); `max_timeouts=None` judges every test."""
@@ -726,44 +728,30 @@ def judge(
         "hidden_total": len(hidden),
         "public_tests_source": problem.metadata["public_tests_source"],
     }
-    run_time = sum(getattr(outcomes[run], "wall_time", 0.0) for run in range(len(outcomes)) if outcomes[run])
-    base = {"run_time": run_time, "tests": rows, "extra": extra}
+    run_time = sum(getattr(outcome, "wall_time", 0.0) for outcome in outcomes if outcome is not None)
+
+    def judgement(verdict: str | None, status: str, detail: str) -> Judgement:
+        return Judgement(verdict, status, detail, run_time, rows, extra)
+
     if "not_run" in kinds or "not_run" in public_kinds:
         failure = next(m for v, m in public_verdicts + hidden_verdicts if v == "not_run")
-        return {
-            "verdict": None,
-            "status": "not_run",
-            "detail": f"could not be run: {failure or 'a run is missing'}",
-            **base,
-        }
+        return judgement(None, "not_run", f"could not be run: {failure or 'a run is missing'}")
     if not hidden:
-        return {"verdict": "failed", "status": "no_tests", "detail": "no hidden test was run", **base}
+        return judgement("failed", "no_tests", "no hidden test was run")
     first = next(((i, v, m) for i, (v, m) in enumerate(hidden_verdicts) if v != "passed"), None)
     public_note = f"public examples: {public_kinds.count('passed')}/{len(public_kinds)} passed"
     if first is None:
-        return {
-            "verdict": "passed",
-            "status": "passed",
-            "detail": f"passed all {len(hidden)} hidden tests; {public_note}",
-            **base,
-        }
+        return judgement("passed", "passed", f"passed all {len(hidden)} hidden tests; {public_note}")
     position, verdict, message = first
     if _timed_out_only(kinds):
         timeouts = sum(v in ("timeout", "skipped") for v in kinds)
-        return {
-            "verdict": "timeout",
-            "status": "timeout",
-            "detail": f"failed no test, timed out on {timeouts} of {len(hidden)} hidden tests; {public_note}",
-            **base,
-        }
-    what = verdict.replace("_", " ")
+        detail = f"failed no test, timed out on {timeouts} of {len(hidden)} hidden tests; {public_note}"
+        return judgement("timeout", "timeout", detail)
     suffix = f": {clip(message)}" if message else ""
-    return {
-        "verdict": "failed",
-        "status": verdict,
-        "detail": f"{what} on hidden test {position + 1} of {len(hidden)}{suffix}; {public_note}",
-        **base,
-    }
+    detail = (
+        f"{verdict.replace('_', ' ')} on hidden test {position + 1} of {len(hidden)}{suffix}; {public_note}"
+    )
+    return judgement("failed", verdict, detail)
 
 
 def _timed_out_only(kinds: list[str]) -> bool:
@@ -836,8 +824,8 @@ def evaluate_samples(
 
     Runs go to the sandbox in waves: all public examples and the first hidden test, then the
     next 2, 4, 8, ... hidden tests of the samples the per-program cap has not stopped, so a
-    sample that fails early costs few runs. Results come out as samples are decided, each
-    `{task_id, sample, verdict, status, detail, run_time, tests, **extra}`."""
+    sample that fails early costs few runs. Results come out as samples are decided, each as
+    the CLI writes it: `{task_id, sample, verdict, detail, tests, **extra}` (see `judge`)."""
     problems = benchmark.by_task_id()
     counters: dict[str, int] = defaultdict(int)
     pending: list[_Pending] = []
@@ -862,16 +850,9 @@ def evaluate_samples(
                 still.append(entry)
                 continue
             judged = judge(entry.problem, entry.outcomes, comparison, max_timeouts)
-            yield {
-                "task_id": entry.task_id,
-                "sample": entry.sample,
-                "verdict": judged["verdict"],
-                "status": judged["status"],
-                "detail": judged["detail"],
-                "run_time": judged["run_time"],
-                "tests": judged["tests"],
-                **judged["extra"],
-            }
+            made = next((outcome for outcome in entry.outcomes if outcome is not None), None)
+            execution = {"mode": getattr(made, "mode", ""), "layers": list(getattr(made, "layers", ()))}
+            yield SampleResult(entry.task_id, entry.sample, judged, execution).as_json()
         pending = still
 
 
