@@ -90,20 +90,23 @@ def reference_solutions(sandbox: Sandbox, solutions: int, timeout: float) -> Non
     print(f"  programs passing every hidden test (strict): {all_passed}/{len(work)}")
 
 
+def mapcoder_samples_of(rows: list[dict], problems: dict) -> list[tuple[str, int, str]]:
+    """(task_id, row index, the row's final program) for the rows of a MapCoder file we can judge."""
+    return [
+        (str(row["id"]), index, row["source_codes"][-1])
+        for index, row in enumerate(rows)
+        if str(row["id"]) in problems
+    ]
+
+
 def mapcoder_samples(sandbox: Sandbox, timeout: float) -> None:
     loaded = apps.read(DATA / "apps" / "mapcoder_train150.jsonl", protocol="stdin")
     problems = loaded.benchmark.by_task_id()
     total_agree = total_judged = 0
     for path in sorted((DATA / "samples" / "apps_mapcoder").glob("*.jsonl")):
         rows = [json.loads(line) for line in path.read_text().splitlines()]
-        samples = [
-            {"task_id": str(row["id"]), "sample": index, "completion": row["source_codes"][-1]}
-            for index, row in enumerate(rows)
-            if str(row["id"]) in problems
-        ]
-        results = {
-            r["sample"]: r for r in apps.evaluate_samples(loaded.benchmark, samples, sandbox, timeout=timeout)
-        }
+        samples = mapcoder_samples_of(rows, problems)
+        results = {r.sample: r.as_json() for r in apps.evaluate(problems, samples, sandbox, timeout)}
         agree = sum((r["verdict"] == "passed") == rows[i]["is_solved"] for i, r in results.items())
         differing = [
             (rows[i]["id"], r["status"], rows[i]["is_solved"])
@@ -125,25 +128,18 @@ def cap_saving(sandbox: Sandbox, timeout: float) -> None:
     problems = loaded.benchmark.by_task_id()
     path = DATA / "samples" / "apps_mapcoder" / "GPT4-Turbo-Direct-APPS-Python3-0-1.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
-    samples = [
-        {"task_id": str(row["id"]), "sample": index, "completion": row["source_codes"][-1]}
-        for index, row in enumerate(rows)
-        if str(row["id"]) in problems
-    ]
+    samples = mapcoder_samples_of(rows, problems)
     started = time.monotonic()
-    baseline = run_all(sandbox, [(problems[s["task_id"]], s["completion"]) for s in samples], timeout)
+    baseline = run_all(sandbox, [(problems[task_id], code) for task_id, _, code in samples], timeout)
     baseline_seconds = time.monotonic() - started
     baseline_verdicts = [
-        apps.judge(problems[s["task_id"]], o).verdict for s, o in zip(samples, baseline, strict=True)
+        apps.judge(problems[s[0]], o).verdict for s, o in zip(samples, baseline, strict=True)
     ]
     counting = CountingSandbox(sandbox)
     started = time.monotonic()
-    capped = {
-        r["sample"]: r["verdict"]
-        for r in apps.evaluate_samples(loaded.benchmark, samples, counting, timeout=timeout)
-    }
+    capped = {r.sample: r.judgement.verdict for r in apps.evaluate(problems, samples, counting, timeout)}
     capped_seconds = time.monotonic() - started
-    same = sum(capped[s["sample"]] == v for s, v in zip(samples, baseline_verdicts, strict=True))
+    same = sum(capped[s[1]] == v for s, v in zip(samples, baseline_verdicts, strict=True))
     runs = sum(len(o) for o in baseline)
     print(
         f"per-program cap on {len(samples)} GPT-4 samples: {counting.runs} runs in {capped_seconds:.1f} s "

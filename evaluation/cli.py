@@ -47,7 +47,7 @@ def execute(args: argparse.Namespace) -> int:
         _progress(len(records), args.benchmark) as bar,
     ):
         samples = [(r.task_id, r.index, r.completion) for r in records]
-        for result in evaluate(module, problems, samples, sandbox, timeout=args.timeout):
+        for result in evaluate(module, problems, samples, sandbox, args.timeout, args.template):
             results.append(result)
             bar.update()
     order = {(r.task_id, r.index): position for position, r in enumerate(records)}

@@ -191,8 +191,19 @@ def finish_if_complete(run_id: int) -> bool:
     return True
 
 
+APPS_VARIANTS = {
+    "raw": "raw",
+    "filtered": "filtered",
+    "raw_with_timeouts": "raw+timeouts",
+    "filtered_with_timeouts": "filtered+timeouts",
+}
+
+
 def compute_results(run: Run, ks: tuple[int, ...] = DEFAULT_KS) -> None:
     """pass@k for each k within the smallest n, with a 95% bootstrap interval over problems."""
+    if run.benchmark.name == "apps":
+        compute_apps_results(run)
+        return
     per_task = [
         (row["n"], row["c"])
         for row in run.samples.exclude(verdict="")
@@ -215,6 +226,32 @@ def compute_results(run: Run, ks: tuple[int, ...] = DEFAULT_KS) -> None:
             ci_high=high,
         )
     store_ranking(run)
+
+
+def compute_apps_results(run: Run) -> None:
+    """Table 2's figures: raw and filtered pass@k per difficulty, each also counting timeouts."""
+    from evaluation.benchmarks import apps
+
+    rows = [
+        {"task_id": task_id, "verdict": verdict, **extra}
+        for task_id, verdict, extra in run.samples.exclude(verdict="").values_list(
+            "problem__task_id", "verdict", "extra"
+        )
+    ]
+    run.results.all().delete()
+    figures = apps.summarize(rows)["figures"]
+    Result.objects.bulk_create(
+        Result(
+            run=run,
+            metric=metric,
+            subset="all" if group == "overall" else group,
+            variant=APPS_VARIANTS[variant],
+            value=value,
+        )
+        for group, values in figures.items()
+        for variant in APPS_VARIANTS
+        for metric, value in values[variant].items()
+    )
 
 
 def store_ranking(run: Run) -> None:
@@ -261,7 +298,7 @@ def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_e
     pending: list[tuple[int, SampleResult]] = []
     written = 0
     work = [(s.problem.task_id, s.index, s.completion) for s in samples]
-    for result in evaluate(module, problems, work, sandbox, timeout=run.timeout):
+    for result in evaluate(module, problems, work, sandbox, run.timeout, run.prompt_template or None):
         pending.append((ids[result.task_id, result.sample], result))
         if len(pending) >= flush_every:
             written += record_results(run_id, pending)
@@ -304,7 +341,11 @@ def create_generation_run(
         top_p=top_p,
         n=n,
         max_new_tokens=max_new_tokens,
-        stop_sequences=list(core.CODEX_STOP_SEQUENCES if stop_sequences is None else stop_sequences),
+        stop_sequences=list(
+            getattr(benchmark_module(benchmark.name), "STOP_SEQUENCES", core.CODEX_STOP_SEQUENCES)
+            if stop_sequences is None
+            else stop_sequences
+        ),
         prompt_template=prompt_template,
         seed=seed,
         samples_total=n * benchmark.problems.count(),

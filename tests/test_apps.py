@@ -465,18 +465,13 @@ def stdin_problem(tmp_path, inputs, outputs, question=QUESTION):
 
 def judged(problem, program, sandbox, **options):
     results = list(
-        apps.evaluate_samples(
-            apps_benchmark(problem), [{"task_id": problem.task_id, "completion": program}], sandbox, **options
+        r.as_json()
+        for r in apps.evaluate(
+            {problem.task_id: problem}, [(problem.task_id, 0, program)], sandbox, **options
         )
     )
     assert len(results) == 1
     return results[0]
-
-
-def apps_benchmark(problem):
-    from evaluation.benchmarks import Benchmark, content_hash
-
-    return Benchmark("apps", content_hash([problem]), (problem,))
 
 
 def test_standard_input_verdicts(tmp_path, sandbox):

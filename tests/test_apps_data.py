@@ -69,12 +69,12 @@ def test_mapcoder_gpt4_samples_reproduce_is_solved(shared_data, sandbox):
     path = shared_data / "samples" / "apps_mapcoder" / "GPT4-Turbo-Direct-APPS-Python3-0-1.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     samples = [
-        {"task_id": str(row["id"]), "sample": index, "completion": row["source_codes"][-1]}
+        (str(row["id"]), index, row["source_codes"][-1])
         for index, row in enumerate(rows)
         if str(row["id"]) in problems
     ]
     assert len(samples) == 76
-    results = {r["sample"]: r for r in apps.evaluate_samples(loaded.benchmark, samples, sandbox)}
+    results = {r.sample: r.as_json() for r in apps.evaluate(problems, samples, sandbox)}
     disagreements = [
         (index, rows[index]["id"], results[index]["verdict"], rows[index]["is_solved"])
         for index in results

@@ -469,6 +469,9 @@ TEMPLATES: dict[str, Template] = {
     )
 }
 DEFAULT_TEMPLATE = "apps-codex-v1"
+# Whole programs use top-level `if`, `def` and `print`, so the Codex stops would cut them: stop
+# instead where the model starts a new docstring or a new question.
+STOP_SEQUENCES: tuple[str, ...] = ('\n"""', "\nQUESTION:", "\n\n\n\n")
 
 
 def template(name: str) -> Template:
@@ -809,34 +812,28 @@ class _Pending:
         return _stop(verdicts, max_timeouts)[1]
 
 
-def evaluate_samples(
-    benchmark: Benchmark,
-    samples: Iterable[dict[str, Any]],
+def evaluate(
+    problems: dict[str, Problem],
+    samples: Iterable[tuple[str, int, str]],
     sandbox: Any,
-    *,
     timeout: float = 3.0,
     template_name: str | None = None,
+    *,
     comparison: str = "strict",
     max_timeouts: int | None = 3,
     preamble: bool = True,
-) -> Iterator[dict[str, Any]]:
-    """Judge samples (`task_id`, `completion`, optional `sample` index); one result dict each.
+) -> Iterator[SampleResult]:
+    """Judge (task_id, index, completion) samples; `evaluation.execution.evaluate` calls this for APPS.
 
     Runs go to the sandbox in waves: all public examples and the first hidden test, then the
     next 2, 4, 8, ... hidden tests of the samples the per-program cap has not stopped, so a
-    sample that fails early costs few runs. Results come out as samples are decided, each as
-    the CLI writes it: `{task_id, sample, verdict, detail, tests, **extra}` (see `judge`)."""
-    problems = benchmark.by_task_id()
-    counters: dict[str, int] = defaultdict(int)
+    sample that fails early costs few runs. Results come out as samples are decided (see `judge`)."""
     pending: list[_Pending] = []
-    for number, sample in enumerate(samples, 1):
-        task_id = str(sample["task_id"])
+    for task_id, index, completion in samples:
         if task_id not in problems:
-            raise ValueError(f"sample {number}: task_id {task_id!r} is not an APPS problem of this benchmark")
-        index = int(sample.get("sample", counters[task_id]))
-        counters[task_id] = index + 1
+            raise ValueError(f"task_id {task_id!r} is not an APPS problem of this benchmark")
         problem = problems[task_id]
-        made = jobs(problem, program(problem, sample["completion"], template_name), timeout, preamble)
+        made = jobs(problem, program(problem, completion, template_name), timeout, preamble)
         pending.append(_Pending(task_id, index, problem, made, _tests(problem), [None] * len(made)))
     while pending:
         batch = [(entry, run) for entry in pending for run in entry.next_runs()]
@@ -852,7 +849,7 @@ def evaluate_samples(
             judged = judge(entry.problem, entry.outcomes, comparison, max_timeouts)
             made = next((outcome for outcome in entry.outcomes if outcome is not None), None)
             execution = {"mode": getattr(made, "mode", ""), "layers": list(getattr(made, "layers", ()))}
-            yield SampleResult(entry.task_id, entry.sample, judged, execution).as_json()
+            yield SampleResult(entry.task_id, entry.sample, judged, execution)
         pending = still
 
 
@@ -883,7 +880,7 @@ class _Tally:
 def summarize(results: Iterable[Any], ks: Sequence[int] = KS) -> dict[str, Any]:
     """Raw and filtered pass@k, strict and counting timeouts, overall and per difficulty.
 
-    `results` are `evaluate_samples` dicts (or objects whose `as_json()` gives them). Samples
+    `results` are `SampleResult`s or the rows their `as_json()` gives. Samples
     with verdict None (not run on our side) are left out and counted as `unjudged`; a k above a
     group's smallest number of samples per problem is left out of that group."""
     tallies: dict[str, dict[str, _Tally]] = defaultdict(lambda: defaultdict(_Tally))

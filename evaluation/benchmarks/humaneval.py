@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evaluation.benchmarks import Benchmark, Problem, content_hash
+from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Benchmark, Problem, content_hash
 from evaluation.execution import Judgement, SampleResult, counts
 from evaluation.metrics import DEFAULT_KS, pass_at_ks
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from evaluation.sandbox import Job, Outcome
 
 NAME = "humaneval"
+STOP_SEQUENCES = CODEX_STOP_SEQUENCES
 
 
 def default_path() -> Path:
