@@ -13,10 +13,11 @@ from evaluation.sandbox import LAYERS, Job, Outcome, Sandbox, SandboxUnavailable
 
 
 def _unavailable() -> str:
+    """Only a host where the sandbox cannot work at all is skipped: as root, a failing layer makes
+    the tests fail (Sandbox() refuses to start), it never hides them."""
     if os.geteuid() != 0:
         return "the sandbox needs root (namespaces, mounts, cgroups); CI runs as root"
-    problems = {layer: why for layer, why in self_test().items() if why}
-    return f"isolation layers not working here: {problems}" if problems else ""
+    return ""
 
 
 pytestmark = pytest.mark.skipif(bool(_unavailable()), reason=_unavailable() or "-")

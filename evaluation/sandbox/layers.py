@@ -195,8 +195,9 @@ def seccomp_program() -> ctypes.Array:
     """The BPF filter as a `struct sock_fprog` buffer, loaded once in the zygote.
 
     Denied with EPERM: the calls in _DENIED_X86_64 (ptrace, kernel keyring, modules, bpf,
-    io_uring, new mount API, ...), clone with any namespace flag, unshare and setns except for a
-    PID namespace alone (the zygote's own use; it needs CAP_SYS_ADMIN, which samples never have),
+    io_uring, new mount API, ...), clone with any namespace flag, unshare and setns except the
+    zygote's own per-sample calls (new PID and IPC namespaces; setns back to its PID namespace),
+    which need CAP_SYS_ADMIN, which samples never have,
     socket families other than unix/inet/inet6/netlink; clone3 answers ENOSYS so that libc falls
     back to clone, whose flags can be checked. Other architectures and the x32 ABI are killed.
     mount and umount2 stay allowed for the zygote's /tmp: they too need CAP_SYS_ADMIN.
@@ -216,8 +217,11 @@ def seccomp_program() -> ctypes.Array:
     for number in sorted(set(_DENIED_X86_64.values())):
         program += [(jeq, 0, 1, number), (ret, 0, 0, eperm)]
     program += [(jeq, 0, 1, _SYS_CLONE3), (ret, 0, 0, _SECCOMP_RET_ERRNO | errno.ENOSYS)]
-    for number, argument in ((_SYS_UNSHARE, ld_arg0), (_SYS_SETNS, ld_arg1)):
-        program += [(jeq, 0, 4, number), argument, (jeq, 0, 1, CLONE_NEWPID), (ret, 0, 0, _SECCOMP_RET_ALLOW)]
+    for number, argument, allowed in (
+        (_SYS_UNSHARE, ld_arg0, CLONE_NEWPID | CLONE_NEWIPC),
+        (_SYS_SETNS, ld_arg1, CLONE_NEWPID),
+    ):
+        program += [(jeq, 0, 4, number), argument, (jeq, 0, 1, allowed), (ret, 0, 0, _SECCOMP_RET_ALLOW)]
         program += [(ret, 0, 0, eperm)]
     program += [(jeq, 0, 3, _SYS_CLONE), ld_arg0, (jset, 0, 1, CLONE_NAMESPACES), (ret, 0, 0, eperm)]
     program += [ld_nr, (jeq, 0, len(_ALLOWED_SOCKET_FAMILIES) + 2, _SYS_SOCKET), ld_arg0]

@@ -255,8 +255,10 @@ class Zygote:
             opened.append(stdout)
             stderr = os.memfd_create("stderr", os.MFD_CLOEXEC)
             opened.append(stderr)
+            # A PID namespace for the sample's processes, and an IPC namespace for its System V
+            # and POSIX IPC objects, so that none outlives it for the next sample to find.
             layers.setns(self.pid_ns, layers.CLONE_NEWPID)
-            layers.unshare(layers.CLONE_NEWPID)
+            layers.unshare(layers.CLONE_NEWPID | layers.CLONE_NEWIPC)
             started = time.monotonic()
             pid = os.fork()
         except OSError:
