@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES
 from evaluation.execution import benchmark_module, evaluate
+from evaluation.generation import cli as generation_cli
 from evaluation.samples import SampleFileError, read_samples
 
 TRUNCATIONS = {"none": None, "codex": CODEX_STOP_SEQUENCES}
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--timeout", type=float, default=3.0, help="seconds per execution")
     run.add_argument("--workers", type=int, default=None, help="parallel executions (default: cores)")
+    run.add_argument("--template", help="prompt template the completions continue (APPS: apps-codex-v1, ...)")
     run.add_argument(
         "--allow-missing",
         action="store_true",
@@ -93,14 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=execute)
 
-    try:
-        from evaluation.generation import cli as generation_cli
-    except ImportError:
-        generation_cli = None
-    if generation_cli is not None:
-        generate = commands.add_parser("generate", help="sample completions from a model")
-        generation_cli.add_arguments(generate)
-        generate.set_defaults(handler=generation_cli.run)
+    generate = commands.add_parser("generate", help="sample completions from a model")
+    generation_cli.add_arguments(generate)
+    generate.set_defaults(handler=generation_cli.run)
     return parser
 
 
