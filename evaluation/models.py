@@ -90,6 +90,9 @@ class Run(models.Model):
     max_new_tokens = models.PositiveIntegerField(null=True, blank=True)
     stop_sequences = models.JSONField(default=list, blank=True)
     prompt_template = models.CharField(max_length=100, blank=True)
+    precision = models.CharField(
+        max_length=10, default="auto", help_text="auto, float32, bfloat16 or float16"
+    )
     seed = models.BigIntegerField(default=0)
     timeout = models.FloatField(default=3.0, help_text="Seconds per execution")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

@@ -332,6 +332,7 @@ def create_generation_run(
     stop_sequences: list[str] | None = None,
     prompt_template: str = "",
     seed: int = 0,
+    precision: str = "auto",
 ) -> Run:
     """A run whose samples the generation workers will write: n per problem, pending."""
     return Run.objects.create(
@@ -348,6 +349,7 @@ def create_generation_run(
         ),
         prompt_template=prompt_template,
         seed=seed,
+        precision=precision,
         samples_total=n * benchmark.problems.count(),
         timeout=settings.EXECUTION_TIMEOUT,
         status=Run.Status.PENDING,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from leaderboard import hub, selectors, services
-from leaderboard.conf import setting
 from leaderboard.models import Submission
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
@@ -180,7 +180,7 @@ class SubmissionForm(forms.Form):
         folder = None
         try:
             if location.startswith("/"):
-                folder = hub.check_local_path(location, setting("SUBMISSION_MODEL_ROOTS"))
+                folder = hub.check_local_path(location, settings.SUBMISSION_MODEL_ROOTS)
                 data["local_path"] = str(folder)
             elif location:
                 data["hub_id"] = hub.check_hub_id(location)
@@ -209,7 +209,7 @@ class SubmissionForm(forms.Form):
                 count, source = hub.local_parameters(folder)
             elif data["hub_id"]:
                 count, source = hub.hub_parameters(
-                    data["hub_id"], data["revision"], setting("HUB_URL"), setting("HUB_TIMEOUT")
+                    data["hub_id"], data["revision"], settings.HUB_URL, settings.HUB_TIMEOUT
                 )
             else:
                 return

@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,6 @@ from evaluation.execution import BENCHMARKS, benchmark_module
 from evaluation.models import Benchmark, CodeModel
 from evaluation.services import create_generation_run, start_generation
 from leaderboard import selectors
-from leaderboard.conf import setting
 from leaderboard.models import Submission
 
 GENERATED_BENCHMARKS = tuple(BENCHMARKS)
@@ -100,7 +100,7 @@ def create_submission(
     The author's row is locked so that two forms sent at once cannot both pass the weekly limit.
     """
     get_user_model().objects.select_for_update().filter(pk=author.pk).first()
-    limit = setting("SUBMISSIONS_PER_WEEK")
+    limit = settings.SUBMISSIONS_PER_WEEK
     recent = list(selectors.submissions_since(author, selectors.week_ago()).order_by("created_at"))
     if len(recent) >= limit:
         again = recent[len(recent) - limit].created_at + timedelta(days=7)
@@ -143,7 +143,7 @@ def create_submission(
         fingerprint=key,
         **settings_,
     )
-    if not setting("SUBMISSIONS_NEED_APPROVAL"):
+    if not settings.SUBMISSIONS_NEED_APPROVAL:
         approve_submission(submission, by=None)
         submission.refresh_from_db()
     return submission
@@ -198,6 +198,7 @@ def approve_submission(submission: Submission, by) -> Submission:
                     n=1 if temperature == 0 else submission.n,
                     max_new_tokens=submission.max_new_tokens,
                     prompt_template=run_template(name, submission.prompt_template),
+                    precision=submission.precision,
                 )
             )
     submission.runs.set(runs)

@@ -153,6 +153,12 @@ EXECUTION_WORKERS = int(os.environ.get("EXECUTION_WORKERS", "0")) or None
 EXECUTION_BATCH_SIZE = int(os.environ.get("EXECUTION_BATCH_SIZE", "200"))
 # Generation: samples of one problem per task; one model per worker process (GENERATION_DEVICE: auto).
 GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "20"))
+# Submissions through the web form.
+SUBMISSIONS_PER_WEEK = int(os.environ.get("SUBMISSIONS_PER_WEEK", "5"))
+SUBMISSIONS_NEED_APPROVAL = env_bool("SUBMISSIONS_NEED_APPROVAL", True)
+SUBMISSION_MODEL_ROOTS = env_list("SUBMISSION_MODEL_ROOTS", str(VAR_DIR / "models"))  # folders workers share
+HUB_URL = os.environ.get("HUB_URL", "https://huggingface.co")
+HUB_TIMEOUT = float(os.environ.get("HUB_TIMEOUT", "3"))
 # Grading: how long a claimed docstring stays with its annotator, and one hidden gold item every N.
 GRADING_CLAIM_SECONDS = int(os.environ.get("GRADING_CLAIM_SECONDS", "600"))
 GRADING_GOLD_EVERY = int(os.environ.get("GRADING_GOLD_EVERY", "10"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from evaluation.models import Run, Sample
 from leaderboard import exports, plots, selectors, services
-from leaderboard.conf import setting
 from leaderboard.exports import export_format, table_response
 from leaderboard.forms import BoardFilterForm, CompareForm, RejectForm, SignupForm, SubmissionForm
 from leaderboard.models import Submission
@@ -371,7 +371,7 @@ def submit(request):
     return render(
         request,
         "leaderboard/submit.html",
-        {"form": form, "need_approval": setting("SUBMISSIONS_NEED_APPROVAL")},
+        {"form": form, "need_approval": settings.SUBMISSIONS_NEED_APPROVAL},
     )
 
 

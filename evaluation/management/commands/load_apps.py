@@ -11,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("source", nargs="?", help="file or folder (default: codeparrot/apps from the hub)")
+        parser.add_argument("source", nargs="?", help="file or folder (default: the hub's codeparrot/apps)")
         parser.add_argument("--split", default="test")
         parser.add_argument("--layout", choices=apps.LAYOUTS)
         parser.add_argument("--protocol", choices=apps.PROTOCOLS, default="apps")
@@ -19,7 +19,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             loaded = apps.read(
-                options["source"], split=options["split"], layout=options["layout"], protocol=options["protocol"]
+                options["source"],
+                split=options["split"],
+                layout=options["layout"],
+                protocol=options["protocol"],
             )
         except (apps.AppsDataError, OSError, ValueError, ImportError) as error:
             raise CommandError(f"cannot load APPS: {error}") from None
