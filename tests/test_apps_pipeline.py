@@ -69,4 +69,6 @@ def test_reference_solutions_and_wrong_programs_give_table_2_figures(apps_benchm
     assert run.results.filter(variant="raw+timeouts").exists()
     sample = wrong.first()
     page = client.get(f"/runs/{run.id}/?problem={sample.problem.task_id}").content.decode()
-    assert "surely not the answer" in page and "wrong answer" in page.lower()
+    assert "surely not the answer" in page
+    assert '<table class="tests">' in page and '<tr class="test wronganswer' not in page
+    assert '<tr class="test wrong_answer">' in page and sample.tests[0]["expected"][:20] in page
