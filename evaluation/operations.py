@@ -81,14 +81,16 @@ def runs_in_progress() -> list[Run]:
         Run.objects.filter(status__in=IN_PROGRESS)
         .select_related("model", "benchmark")
         .annotate(generated=Count("samples"))
-        .order_by("created_at")
+        .order_by("created_at", "id")
     )
 
 
 def recent_failures(limit: int = 20) -> list[Run]:
     """Runs that failed, and runs whose tasks failed on the way (the reason is in `error`)."""
     return list(
-        Run.objects.exclude(error="").select_related("model", "benchmark").order_by("-created_at")[:limit]
+        Run.objects.exclude(error="")
+        .select_related("model", "benchmark")
+        .order_by("-created_at", "-id")[:limit]
     )
 
 
