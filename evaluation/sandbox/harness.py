@@ -105,9 +105,23 @@ def find_callable(namespace: dict[str, Any], name: str) -> Any:
     raise NameError(f"name {name!r} is not defined")
 
 
+def _answer(namespace: dict[str, Any], name: bytes, args: bytes, kwargs: bytes) -> bytes:
+    try:
+        function = find_callable(namespace, name.decode())
+        value = function(*plain.decode(args), **plain.decode(kwargs))
+    except BaseException as error:  # noqa: BLE001
+        return b"E" + describe(error).encode(errors="replace")
+    try:
+        return b"R" + plain.encode(value)
+    except BaseException as error:  # noqa: BLE001 - even a failing conversion is the sample's
+        return b"E" + f"TypeError: returned a value that is not plain data ({describe(error)})".encode()
+
+
 def serve(program: str, module_name: str | None) -> NoReturn:
-    """Load the program, then answer calls (`name NUL args NUL kwargs`, plain data) until the
-    channel closes. HumanEval programs load the reference's way (fresh globals), call mode as a module."""
+    """Load the program, then answer requests until the channel closes: a call (`name NUL args
+    NUL kwargs`, plain data), a batch (`\\1name NUL` then calls `args NUL kwargs` joined by `\\2`,
+    answered one by one, in order) or a ping (empty name). HumanEval programs load the reference's
+    way (fresh globals), call mode as a module."""
     namespace: dict[str, Any] = _module(module_name) if module_name else {}
     try:
         exec(compile(program, "<sample>", "exec"), namespace)
@@ -116,23 +130,17 @@ def serve(program: str, module_name: str | None) -> NoReturn:
         os._exit(0)
     while True:
         try:
-            name, args, kwargs = wire.receive(CHANNEL, REQUEST_LIMIT).split(b"\0", 2)
+            request = wire.receive(CHANNEL, REQUEST_LIMIT)
+            name, rest = request.split(b"\0", 1)
         except (OSError, EOFError, ValueError):
             os._exit(0)
         if not name:
             _send(b"Y")
-            continue
-        try:
-            function = find_callable(namespace, name.decode())
-            value = function(*plain.decode(args), **plain.decode(kwargs))
-        except BaseException as error:  # noqa: BLE001
-            _send(b"E" + describe(error).encode(errors="replace"))
-            continue
-        try:
-            reply = b"R" + plain.encode(value)
-        except BaseException as error:  # noqa: BLE001 - even a failing conversion is the sample's
-            reply = b"E" + f"TypeError: returned a value that is not plain data ({describe(error)})".encode()
-        _send(reply)
+        elif name[:1] == b"\1":
+            for call in rest.split(b"\2"):
+                _send(_answer(namespace, name[1:], *call.split(b"\0", 1)))
+        else:
+            _send(_answer(namespace, name, *rest.split(b"\0", 1)))
 
 
 def main(spec: dict[str, Any]) -> NoReturn:
