@@ -70,3 +70,32 @@ def worker_backend(run: Run):
             options = {"revision": run.model.revision or None, "dtype": run.precision}
         _backends[key] = load_backend(spec, **options)
     return _backends[key]
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def sweep_stuck_runs(stuck_after: float = 900.0) -> int:
+    """Periodic (beat): note where each active run stands, and look again after `stuck_after` seconds.
+
+    The observation travels in the delayed message, so the sweep keeps no state of its own and
+    any worker may run either half."""
+    from evaluation.operations import active_run_progress
+
+    observed = active_run_progress()
+    if observed:
+        requeue_if_stuck.apply_async((observed,), countdown=stuck_after)
+    return len(observed)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def requeue_if_stuck(observed: list[list[int]]) -> int:
+    return sum(services.requeue_stuck_runs(observed).values())
