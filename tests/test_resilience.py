@@ -333,6 +333,13 @@ def test_generation_worker_killed_mid_run_leaves_exactly_n_samples(start, sender
     first.kill(signal.SIGKILL)
     written = run.samples.count()
     assert written < run.samples_total
+    # While no generation worker runs, execution catches up with every sample written so far.
+    wait_for(
+        lambda: Run.objects.get(id=run.id).samples_executed >= written,
+        timeout=120,
+        interval=0.1,
+        message="the samples written to be executed",
+    )
 
     start("generation")
     run = finished(run)
