@@ -23,7 +23,7 @@ run: setup
 	$(PY) manage.py load_demo
 	@echo "Site on http://$(HOST):$(PORT)/ with an execution worker; Ctrl-C stops both."
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m celery -A leaderboard worker -Q execution,generation -c 1 -l warning & worker=$$!; \
+	$(PY) -m celery -A leaderboard worker -B -s var/celerybeat-schedule -Q execution,generation -c 1 -l warning & worker=$$!; \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 worker: setup

@@ -179,7 +179,8 @@ def finish_if_complete(run_id: int) -> bool:
     with transaction.atomic():
         run = Run.objects.select_for_update().get(id=run_id)
         if (
-            run.status in (Run.Status.FINISHED, Run.Status.CANCELLED)
+            run.status in (Run.Status.FINISHED, Run.Status.CANCELLED, Run.Status.FAILED)
+            or run.samples.count() < run.samples_total
             or run.samples.filter(verdict="").exists()
         ):
             return False

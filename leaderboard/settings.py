@@ -2,7 +2,9 @@
 
 DATABASE_URL        default sqlite:///var/db.sqlite3
 CELERY_BROKER_URL   default filesystem broker under var/broker (no server); redis://... at scale
-SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, EXECUTION_TIMEOUT, EXECUTION_WORKERS
+SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, EXECUTION_TIMEOUT, EXECUTION_WORKERS,
+CELERY_VISIBILITY_TIMEOUT, SWEEP_INTERVAL, STUCK_AFTER, LOG_FORMAT (text or json), SECURE_COOKIES,
+SECURE_SSL_REDIRECT, SECURE_HSTS_*, BEHIND_TLS_PROXY; README.md lists them all.
 """
 
 import os
@@ -110,7 +112,8 @@ STORAGES = {
         else "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = True
+# Finders would otherwise override the compressed collected files in production.
+WHITENOISE_USE_FINDERS = os.environ.get("DJANGO_ENV") != "production"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -118,6 +121,13 @@ LOGOUT_REDIRECT_URL = "/"
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a proxy that terminates TLS (BEHIND_TLS_PROXY=1): https redirect, HSTS, the proxy's header.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: the embedded default is a broker on the file system, so one machine needs no server.
 _BROKER_DIR = VAR_DIR / "broker"
@@ -133,8 +143,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than the longest task, so an unacknowledged task is not handed out twice meanwhile.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Longer than the longest task (docs/deployment.md works out the numbers), so a running task is
+    # not handed out twice; a killed worker's unacknowledged task comes back to another worker after it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+    }
+    if os.environ.get("CELERY_BROKER_PREFIX"):
+        # Sessions sharing one Redis (test runs side by side) keep their queues apart.
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ["CELERY_BROKER_PREFIX"]
 CELERY_TASK_ROUTES = {
     "evaluation.tasks.generate_*": {"queue": "generation"},
     "evaluation.tasks.execute_*": {"queue": "execution"},
@@ -145,6 +163,29 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits out a broker restart instead of exiting; a publish retries for about 10 seconds.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 5,
+    "interval_start": 0.5,
+    "interval_step": 1,
+    "interval_max": 3,
+}
+# A batch running when the broker connection drops goes on: the verdicts it stores are kept.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Workers keep Django's LOGGING (LOG_FORMAT=json: one JSON object per line with run and task ids).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The periodic sweep (one `celery beat`): runs without progress for STUCK_AFTER seconds whose queues
+# are empty get their missing work sent again. STUCK_AFTER stays below the visibility timeout.
+SWEEP_INTERVAL = float(os.environ.get("SWEEP_INTERVAL", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-runs": {
+        "task": "evaluation.tasks.sweep_stuck_runs",
+        "schedule": SWEEP_INTERVAL,
+        "kwargs": {"stuck_after": float(os.environ.get("STUCK_AFTER", "900"))},
+        "options": {"expires": SWEEP_INTERVAL},
+    }
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # Execution: the Codex paper's 3 seconds per sample; workers = sandbox slots per worker process.
@@ -165,9 +206,16 @@ GRADING_GOLD_EVERY = int(os.environ.get("GRADING_GOLD_EVERY", "10"))
 # An OpenAI-compatible server (vLLM, TGI, or `python -m evaluation.generation.server`) shared by workers.
 GENERATION_ENDPOINT = os.environ.get("GENERATION_ENDPOINT", "")
 
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "[%(asctime)s: %(levelname)s/%(processName)s] %(name)s: %(message)s"},
+        "json": {"()": "evaluation.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

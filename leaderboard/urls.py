@@ -35,6 +35,7 @@ urlpatterns = [
     path("submissions/<int:submission_id>/reject/", views.reject_submission, name="submission-reject"),
     path("api/", include((api_patterns, "api"))),
     path("staff/import/", evaluation_views.import_samples_view, name="import-samples"),
+    path("staff/status/", evaluation_views.status, name="status"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("grading/", include("grading.urls")),

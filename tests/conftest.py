@@ -25,6 +25,17 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def broker_namespace():
+    """Queues of this session's own on a shared Redis: its workers never take another session's tasks."""
+    from leaderboard.celery import app
+
+    prefix = f"test-{os.getpid()}:"
+    os.environ["CELERY_BROKER_PREFIX"] = prefix  # inherited by the workers the tests start
+    if app.conf.broker_url.startswith("redis"):
+        app.conf.broker_transport_options = {**app.conf.broker_transport_options, "global_keyprefix": prefix}
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data: present for developers and CI, absent for users."""

@@ -159,11 +159,6 @@ def test_production_settings_come_from_the_environment():
     assert refused.returncode != 0 and "SECRET_KEY must be set in production" in refused.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until leaderboard/settings.py has the task, logging and security lines of issue 8's report "
-    "(remove this mark with them)",
-)
 def test_task_logging_and_security_settings_come_from_the_environment():
     env = {
         **example_env(),

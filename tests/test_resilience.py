@@ -315,12 +315,6 @@ def test_execution_worker_killed_mid_batch_loses_and_repeats_nothing(start, send
     )  # each missing verdict written once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.finish_if_complete finishes a generation run once the samples generated so far all "
-    "have verdicts, while a killed worker's chunk waits for redelivery: it must also require "
-    "samples_total samples (remove this mark with that fix)",
-)
 def test_generation_worker_killed_mid_run_leaves_exactly_n_samples(start, sender, tiny_model_dir):
     model = CodeModel.objects.create(
         name="tiny-gpt2", source=CodeModel.Source.LOCAL, local_path=str(tiny_model_dir)
