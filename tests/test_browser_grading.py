@@ -2,29 +2,16 @@
 
 import csv
 import io
-import os
 import re
-from pathlib import Path
 
 import pytest
+from conftest import SCREENSHOTS
 from django.contrib.auth.models import Group, User
-from django.db import connections
 
 from grading import services
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 HOSTILE = 'P0 S1: returns True <img src=x onerror="window.pwned=1"></pre><script>window.pwned=2</script>'
 DOCSTRINGS = {
     (0, 1): HOSTILE,
@@ -33,20 +20,6 @@ DOCSTRINGS = {
     (1, 2): "P1 S2: separates groups of balanced parentheses.",
 }
 CORRECT_AT_FIRST = {"P0 S1"}
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-        # Playwright's sync API runs the test in a greenlet with its own database connection.
-        connections.close_all()
 
 
 @pytest.fixture

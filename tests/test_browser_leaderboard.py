@@ -3,12 +3,9 @@ watch the state change without a reload, cancel; staff reject from their own bro
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from conftest import SCREENSHOTS
 from django.contrib.auth.models import User
-from django.db import connections
 from django.test import override_settings
 from test_leaderboard_pages import sampled_run
 
@@ -17,35 +14,10 @@ from evaluation.models import Benchmark, CodeModel, Run
 from evaluation.services import create_generation_run, get_or_create_model, load_benchmark
 from leaderboard.models import Submission
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 WAIT = 15_000
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make browser-deps)")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-        connections.close_all()
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, wait_for, worker_environment
 from django.db import connection
-
-from tests.conftest import ROOT, wait_for, worker_environment
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -1,12 +1,12 @@
 """Generation runs through the database and real Celery workers, with a tiny model built here."""
 
 import pytest
+from conftest import wait_for
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
 from evaluation.generation import load_backend
 from evaluation.models import CodeModel, Run
 from evaluation.services import create_generation_run, generate_samples, load_benchmark, start_generation
-from tests.conftest import wait_for
 
 
 @pytest.fixture(scope="module")

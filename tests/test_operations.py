@@ -15,6 +15,7 @@ import socket
 
 import pytest
 from celery import Celery, shared_task
+from conftest import WorkerProcess, worker_environment
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import override_settings
@@ -28,7 +29,6 @@ from evaluation.models import CodeModel, Run
 from evaluation.samples import SampleRecord
 from leaderboard.celery import app
 from leaderboard.urls import urlpatterns as site_urlpatterns
-from tests.conftest import WorkerProcess, worker_environment
 
 # The site's routes plus the status page, until leaderboard/urls.py routes staff/status/ itself.
 urlpatterns = [path("staff/status/", evaluation_views.status, name="status"), *site_urlpatterns]

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
+from conftest import ROOT, WorkerProcess, wait_for, worker_environment
 from django.db import connection
 from django.db.models import Count
 
@@ -30,7 +31,6 @@ from evaluation import services
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
 from evaluation.models import CodeModel, Run
 from evaluation.samples import SampleRecord
-from tests.conftest import ROOT, WorkerProcess, wait_for, worker_environment
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
