@@ -24,9 +24,11 @@ import hashlib
 import os
 import pickle
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -138,7 +140,8 @@ class _Slot:
 
     def send(self, key: str, job: dict[str, Any], timeout: float) -> None:
         self.key = key
-        self.deadline = time.monotonic() + timeout * _STARVED_CAP + _GRACE
+        # A slot may first wait for its lane while the other slot's sample runs out its time.
+        self.deadline = time.monotonic() + 2 * timeout * _STARVED_CAP + _GRACE
         wire.send(self.write_fd, pickle.dumps(job))
 
     def read(self) -> dict[str, Any] | None:
@@ -176,7 +179,9 @@ class _Slot:
 
 
 class Sandbox:
-    """Runs jobs on `workers` slots (at most the number of cores). Use as a context manager.
+    """Runs at most `workers` samples at a time (at most the number of cores, one lane each). Each
+    lane has `pipeline` slots, which take turns: while one slot's sample runs, the others receive
+    their next job, set it up, and report the last one. Use as a context manager.
 
     strict: HumanEval tests run in the trusted slot process (see the module docstring); False runs
     openai/human-eval's single program inside the sample (faster, but a sample can forge a pass).
@@ -201,6 +206,7 @@ class Sandbox:
         tmp_mb: int = 256,
         rerun_timeouts: str = "starved",
         require: Sequence[str] = LAYERS,
+        pipeline: int = 3,
     ) -> None:
         if rerun_timeouts not in ("starved", "always", "never"):
             raise ValueError("rerun_timeouts must be 'starved', 'always' or 'never'")
@@ -215,8 +221,10 @@ class Sandbox:
             "file_bytes": file_mb << 20,
             "tmp_bytes": tmp_mb << 20,
         }
+        self.pipeline = max(1, pipeline)
         self.slots: list[_Slot] = []
         self.layers: tuple[str, ...] = ()
+        self.lanes = ""
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -227,7 +235,11 @@ class Sandbox:
 
     def start(self) -> None:
         """Start the slots; each runs the self-test and the sandbox refuses to run on failure."""
-        self.slots = [_Slot(index, self._slot_config(index)) for index in range(self.workers)]
+        self.lanes = tempfile.mkdtemp(prefix="sandbox-lanes-")
+        for lane in range(self.workers):
+            Path(self.lanes, str(lane)).touch(mode=0o600)
+        count = self.workers * self.pipeline
+        self.slots = [_Slot(index, self._slot_config(index)) for index in range(count)]
         for slot in self.slots:
             slot.wait_ready()
         self.layers = tuple(layer for layer in LAYERS if all(not s.layers.get(layer) for s in self.slots))
@@ -243,7 +255,8 @@ class Sandbox:
 
     def _slot_config(self, index: int) -> dict[str, Any]:
         """Each slot's samples get a uid of their own (RLIMIT_NPROC counts per uid)."""
-        return {**self.config, "uid": UID_BASE + (os.getpid() % 100000) * 64 + index}
+        lane = str(Path(self.lanes, str(index % self.workers)))
+        return {**self.config, "uid": UID_BASE + (os.getpid() % 100000) * 64 + index, "lane": lane}
 
     def _new_slot(self, index: int) -> _Slot:
         slot = _Slot(index, self._slot_config(index))
@@ -254,6 +267,9 @@ class Sandbox:
         for slot in self.slots:
             slot.close()
         self.slots = []
+        if self.lanes:
+            shutil.rmtree(self.lanes, ignore_errors=True)
+            self.lanes = ""
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, Outcome]]:
         """Yield (index, outcome) as jobs finish. Identical jobs run once; timeouts are re-run as
@@ -397,12 +413,14 @@ def run_jobs(jobs: Sequence[Job], **sandbox_kwargs: Any) -> list[Outcome]:
 
 def self_test(memory_mb: int = 4096) -> dict[str, str]:
     """Start one slot and report each layer: "" where it works, else why not. Never raises."""
-    box = Sandbox(workers=1, memory_mb=memory_mb, require=())
+    box = Sandbox(workers=1, memory_mb=memory_mb, pipeline=1)
     try:
-        slot = box._new_slot(0)
+        box.lanes = tempfile.mkdtemp(prefix="sandbox-lanes-")
+        Path(box.lanes, "0").touch(mode=0o600)
+        box.slots = [box._new_slot(0)]
+        layers = box.slots[0].layers
+        return {layer: layers.get(layer, "") for layer in (*LAYERS, *layers)}
     except OSError as error:
         return dict.fromkeys(LAYERS, f"could not start a slot: {error}")
-    try:
-        return {layer: slot.layers.get(layer, "") for layer in (*LAYERS, *slot.layers)}
     finally:
-        slot.close()
+        box.close()

@@ -358,11 +358,12 @@ class Slot:
         self.root = tempfile.mkdtemp(prefix="sandbox-root-")
         mine, theirs = socket.socketpair()
         boot = zygote.boot(str(Path(__file__).resolve().parents[2]))
+        lane = os.open(config["lane"], os.O_RDWR | os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:  # this process is single-threaded, so fork then exec is safe
             try:
                 layers.prctl(layers.PR_SET_PDEATHSIG, signal.SIGKILL)
-                sources = [theirs.fileno()] + [cgroup_fds[key] for key in sorted(cgroup_fds)]
+                sources = [theirs.fileno(), lane] + [cgroup_fds[key] for key in sorted(cgroup_fds)]
                 high = [os.dup2(fd, 1000 + index) for index, fd in enumerate(sources)]
                 for index, fd in enumerate(high):
                     os.dup2(fd, zygote.SOCKET_FD + index)
@@ -371,9 +372,9 @@ class Slot:
             finally:
                 os._exit(1)
         theirs.close()
-        for fd in cgroup_fds.values():
+        for fd in [lane, *cgroup_fds.values()]:
             os.close(fd)
-        fds = {key: zygote.SOCKET_FD + 1 + index for index, key in enumerate(sorted(cgroup_fds))}
+        fds = {key: zygote.SOCKET_FD + 2 + index for index, key in enumerate(sorted(cgroup_fds))}
         self.sock, self.zygote_pid = mine, pid
         try:
             wire.send(mine.fileno(), marshal.dumps({**config, "root": self.root, "cgroup_fds": fds}))

@@ -17,6 +17,7 @@ the exit status, CPU time, OOM kills and captured output to the slot process.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import importlib
 import marshal
@@ -42,6 +43,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
 SOCKET_FD = 3
+LANE_FD = 4  # a lock file shared by the slots of one lane: one sample at a time per lane (per core)
 STARVED_CAP = 4.0
 MESSAGE_LIMIT = 1 << 30
 
@@ -259,9 +261,11 @@ class Zygote:
             # and POSIX IPC objects, so that none outlives it for the next sample to find.
             layers.setns(self.pid_ns, layers.CLONE_NEWPID)
             layers.unshare(layers.CLONE_NEWPID | layers.CLONE_NEWIPC)
+            fcntl.flock(LANE_FD, fcntl.LOCK_EX)  # the sample's own time starts once it has a core
             started = time.monotonic()
             pid = os.fork()
         except OSError:
+            fcntl.flock(LANE_FD, fcntl.LOCK_UN)
             for fd in [channel, *opened]:  # the slot process sees the end of the channel at once
                 os.close(fd)
             raise
@@ -344,6 +348,7 @@ class Zygote:
                 break
         ended = time.monotonic()
         _, status, usage = os.wait4(pid, 0)
+        fcntl.flock(LANE_FD, fcntl.LOCK_UN)  # the sample and all its processes are gone
         os.close(pidfd)
         signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         oom = False
