@@ -22,6 +22,7 @@ import gzip
 import json
 import os
 import re
+import resource
 import sys
 import time
 import types
@@ -84,6 +85,13 @@ def variants_workload(problems: dict[str, Problem], limit: int | None) -> list[t
     return pairs[:limit] if limit else pairs
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (both executors' processes
+    are reaped by the time each run returns): cost, independently of what else loads the host."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_reference(
     module: types.ModuleType, pairs: list[tuple[Problem, str]], threads: int
 ) -> tuple[list[str], float]:
@@ -104,7 +112,23 @@ def run_reference(
     return verdicts, time.monotonic() - started
 
 
-def run_ours(pairs: list[tuple[Problem, str]], workers: int | None, strict: bool) -> tuple[list[Any], float]:
+def slot_cpu_seconds(box: Sandbox) -> float:
+    """CPU used so far by the sandbox's slot processes, their zygotes and the samples these reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for slot in box.slots:
+        pid = slot.process.pid
+        pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+        for process in pids:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / ticks
+
+
+def run_ours(
+    pairs: list[tuple[Problem, str]], workers: int | None, strict: bool
+) -> tuple[list[Any], float, float]:
+    """Outcomes, seconds and CPU seconds of the run itself (slot start-up and self-test excluded)."""
     jobs = [
         Job(
             program=p.prompt + completion,
@@ -117,11 +141,13 @@ def run_ours(pairs: list[tuple[Problem, str]], workers: int | None, strict: bool
     ]
     outcomes: list[Any] = [None] * len(jobs)
     with Sandbox(workers=workers, strict=strict) as box:
-        started = time.monotonic()  # slot start-up (and its self-test) is not counted
+        cpu = slot_cpu_seconds(box) + sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+        started = time.monotonic()
         for index, outcome in box.run(jobs):
             outcomes[index] = outcome
         elapsed = time.monotonic() - started
-    return outcomes, elapsed
+        cpu = slot_cpu_seconds(box) + sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu
+    return outcomes, elapsed, cpu
 
 
 def main() -> None:
@@ -146,16 +172,18 @@ def main() -> None:
         pairs = (codegen_workload if name == "codegen" else variants_workload)(problems, args.limit)
         distinct = len({(p.task_id, c) for p, c in pairs})
         print(f"\n== {name}: {len(pairs)} samples ({distinct} distinct)")
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        cpu = cpu_seconds()
         ref_verdicts, ref_time = run_reference(reference, pairs, args.reference_threads)
-        ref_rate = len(pairs) / ref_time
-        label = f"reference check_correctness ({args.reference_threads} threads):"
-        print(f"{label:45} {ref_time:8.1f} s  {ref_rate:8.1f} samples/s")
-        ours, our_time = run_ours(pairs, args.workers, args.mode == "strict")
-        our_rate = len(pairs) / our_time
-        print(
-            f"ours ({args.mode}):                               {our_time:8.1f} s  {our_rate:8.1f} samples/s"
-        )
-        print(f"ratio: {our_rate / ref_rate:.1f}x")
+        ref_cpu = cpu_seconds() - cpu
+        ours, our_time, our_cpu = run_ours(pairs, args.workers, args.mode == "strict")
+        for label, seconds, cpu_used in (
+            (f"reference check_correctness ({args.reference_threads} threads)", ref_time, ref_cpu),
+            (f"ours ({args.mode})", our_time, our_cpu),
+        ):
+            rate, per_sample = len(pairs) / seconds, cpu_used / len(pairs) * 1e3
+            print(f"{label + ':':45} {seconds:7.1f} s {rate:8.1f} samples/s {per_sample:6.1f} ms CPU/sample")
+        print(f"ratio: {ref_time / our_time:.1f}x  (load average at the start: {load})")
         print("reference verdicts:", dict(Counter(ref_verdicts)))
         print(
             "our statuses:      ",

@@ -528,8 +528,8 @@ class Slot:
         old = signal.signal(signal.SIGALRM, _guard)
         signal.setitimer(signal.ITIMER_REAL, job["timeout"] * zygote.STARVED_CAP + 2.0)  # bounds trusted code
         try:
-            if job.get("prompt"):
-                exec(compiled(job["prompt"], "<prompt>"), namespace)
+            if job.get("prompt") and free_names(job["test"]) - {job["entry_point"]}:
+                exec(compiled(job["prompt"], "<prompt>"), namespace)  # only a test that uses its helpers
             for name in free_names(job["test"]) - set(namespace):
                 namespace[name] = Candidate(link, name)
             namespace[job["entry_point"]] = Candidate(link, job["entry_point"])
