@@ -85,6 +85,11 @@ def variants_workload(problems: dict[str, Problem], limit: int | None) -> list[t
     return pairs[:limit] if limit else pairs
 
 
+def verdict(result: str) -> str:
+    """The reference's result string as one of the paper's three outcomes."""
+    return "passed" if result == "passed" else "timeout" if result == "timed out" else "failed"
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its children that have ended (both executors' processes
     are reaped by the time each run returns): cost, independently of what else loads the host."""
@@ -103,8 +108,7 @@ def run_reference(
             "test": problem.test,
             "entry_point": problem.entry_point,
         }
-        result = module.check_correctness(record, completion, 3.0)["result"]
-        return "passed" if result == "passed" else "timeout" if result == "timed out" else "failed"
+        return module.check_correctness(record, completion, 3.0)["result"]
 
     started = time.monotonic()
     with ThreadPoolExecutor(threads) as pool:
@@ -174,7 +178,8 @@ def main() -> None:
         print(f"\n== {name}: {len(pairs)} samples ({distinct} distinct)")
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         cpu = cpu_seconds()
-        ref_verdicts, ref_time = run_reference(reference, pairs, args.reference_threads)
+        ref_results, ref_time = run_reference(reference, pairs, args.reference_threads)
+        ref_verdicts = [verdict(result) for result in ref_results]
         ref_cpu = cpu_seconds() - cpu
         ours, our_time, our_cpu = run_ours(pairs, args.workers, args.mode == "strict")
         for label, seconds, cpu_used in (
@@ -195,9 +200,12 @@ def main() -> None:
             (i, r, o) for i, (r, o) in enumerate(zip(ref_verdicts, ours, strict=True)) if r != o.verdict
         ]
         print(f"verdict mismatches: {len(mismatches)}")
-        for index, ref, outcome in mismatches:
-            task = pairs[index][0].task_id
-            print(f"  #{index} {task}: reference {ref}, ours {outcome.status} ({outcome.detail[:100]})")
+        for index, _, outcome in mismatches:
+            task, result = pairs[index][0].task_id, ref_results[index][:60]
+            print(f"  #{index} {task}: reference {result!r}, ours {outcome.status} {outcome.detail[:60]!r}")
+        if mismatches:
+            print("  ('NoneType' object is not callable: the reference's reliability_guard disabled a")
+            print("   function that the sample's imports need, e.g. torch's; we run programs as written)")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,21 @@
 """Sandboxed execution of untrusted, model-written programs: isolated, and fast.
 
-    with Sandbox(workers=2) as box:
-        for index, outcome in box.run(jobs):
+    with Sandbox(workers=2) as box:          # strict mode, 4 GiB per sample, one lane per core
+        for index, outcome in box.run(jobs):  # streamed as they finish; identical jobs run once
             ...
 
-Each worker slot is a trusted process started with a clean environment (never forked from the
-caller, which may be a threaded Celery worker holding credentials) that owns a warm zygote:
-PID 1 of its own PID namespace, in empty network and IPC namespaces, inside a mount namespace
-whose root holds only read-only system and interpreter files, with the harness's modules already
-imported. The zygote forks each sample into a fresh PID namespace and puts the per-sample layers in
-force before any of the sample's code runs: its own cgroups (memory, pids), a private tmpfs /tmp,
-rlimits, an unprivileged uid of the slot's own, Landlock and a seccomp filter. The time limit is
-enforced from outside with SIGKILL of the sample's PID 1, which takes its whole tree with it.
-In strict mode (the default) HumanEval's check() runs in the trusted slot process and calls the
-candidate through a proxy that carries plain data only (see `plain.py`); expected outputs never
-enter the sample. docs/sandbox.md is the threat model: what is isolated, how, what is not.
+Each slot is a trusted process started with a clean environment (never forked from the caller,
+which may be a threaded Celery worker holding credentials) that owns a warm zygote: PID 1 of its
+own PID namespace, in an empty network namespace, inside a mount namespace whose root holds only
+read-only system and interpreter files, in the slot's cgroups, with rlimits and a seccomp filter
+set once and the harness's modules imported. The zygote forks each sample into fresh PID and IPC
+namespaces and puts the per-sample layers in force before any of the sample's code runs (an
+unprivileged uid of the slot's own, Landlock, the CPU backstop). The time limit is enforced from
+outside with SIGKILL of the sample's PID 1, which takes its whole tree with it. At most one
+sample per core runs at a time (lanes); each lane's slots take turns, so that one slot's set-up
+and reporting overlap another's sample. In strict mode (the default) HumanEval's check() runs in
+the trusted slot process and calls the candidate through a proxy that carries plain data only
+(`plain.py`); expected outputs never enter the sample. docs/sandbox.md is the threat model.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class _Slot:
         self.key: str | None = None
         self.deadline = 0.0
         self.layers: dict[str, str] = {}
+        self.waits = config["pipeline"] - 1
         wire.send(self.write_fd, pickle.dumps({**config, "slot": index}))
 
     def wait_ready(self) -> None:
@@ -140,8 +142,8 @@ class _Slot:
 
     def send(self, key: str, job: dict[str, Any], timeout: float) -> None:
         self.key = key
-        # A slot may first wait for its lane while the other slot's sample runs out its time.
-        self.deadline = time.monotonic() + 2 * timeout * _STARVED_CAP + _GRACE
+        # A slot may first wait for its lane while its lane's other slots run out their time.
+        self.deadline = time.monotonic() + (1 + self.waits) * timeout * _STARVED_CAP + _GRACE
         wire.send(self.write_fd, pickle.dumps(job))
 
     def read(self) -> dict[str, Any] | None:
@@ -256,7 +258,8 @@ class Sandbox:
     def _slot_config(self, index: int) -> dict[str, Any]:
         """Each slot's samples get a uid of their own (RLIMIT_NPROC counts per uid)."""
         lane = str(Path(self.lanes, str(index % self.workers)))
-        return {**self.config, "uid": UID_BASE + (os.getpid() % 100000) * 64 + index, "lane": lane}
+        uid = UID_BASE + (os.getpid() % 100000) * 64 + index
+        return {**self.config, "uid": uid, "lane": lane, "pipeline": self.pipeline}
 
     def _new_slot(self, index: int) -> _Slot:
         slot = _Slot(index, self._slot_config(index))

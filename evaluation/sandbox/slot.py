@@ -35,6 +35,8 @@ from evaluation.sandbox import harness, layers, plain, wire, zygote
 
 REPLY_LIMIT = 64 << 20
 LAYERS = ("netns", "ipcns", "mountns", "pidns", "uid", "rlimits", "landlock", "seccomp", "cgroup")
+# This process's namespaces before it makes its own: the host's (or its container's).
+HOST_NAMESPACES = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("ipc", "mnt", "net", "pid")}
 HIDDEN = ("/root", "/home", "/work", "/var", "/run", "/sys", "/srv", "/opt", "/mnt", "/media", "/boot")
 
 
@@ -417,18 +419,31 @@ class Slot:
             "RLIMIT_CORE": [0, 0],
         }
         checks = {
-            "netns": (facts["interfaces"] == ["lo"] and facts["connect"] != "connected", "network reachable"),
+            "netns": (
+                facts["namespaces"]["net"] != HOST_NAMESPACES["net"]
+                and facts["interfaces"] == ["lo"]
+                and facts["connect"] != "connected",
+                f"interfaces {facts['interfaces']}, TCP connect {facts['connect']}",
+            ),
             "mountns": (
-                not facts["hidden"]
+                facts["namespaces"]["mnt"] != HOST_NAMESPACES["mnt"]
+                and not facts["hidden"]
                 and facts["root_write"] in ("EROFS", "EACCES")
                 and facts["tmp_write"] == "ok",
                 f"visible {facts['hidden']}; writing / gave {facts['root_write']}, /tmp {facts['tmp_write']}",
             ),
             "pidns": (
-                facts["pid"] == 1 and facts["others"] == [],
+                facts["pid"] == 1
+                and facts["others"] == []
+                and facts["namespaces"]["pid"] != HOST_NAMESPACES["pid"],
                 f"pid {facts['pid']}, sees {facts['others']}",
             ),
-            "uid": (facts["uid"] == config["uid"] and int(facts["cap_eff"], 16) == 0, "still privileged"),
+            "uid": (
+                facts["uid"] == config["uid"]
+                and int(facts["cap_eff"], 16) == 0
+                and set(facts["environ"]) <= set(zygote.ENV),
+                f"uid {facts['uid']}, capabilities {facts['cap_eff']}, environment {facts['environ']}",
+            ),
             "rlimits": (facts["rlimits"] == expected_limits, f"limits {facts['rlimits']}"),
             "landlock": (facts["connect"] == "EACCES", f"TCP connect gave {facts['connect']}"),
             "seccomp": (facts["seccomp"] == "2" and facts["unshare"] == "EPERM", "no seccomp filter"),
@@ -440,7 +455,7 @@ class Slot:
                 ),
                 "sample outside its cgroups",
             ),
-            "ipcns": (set(facts["environ"]) <= set(zygote.ENV), f"environment {facts['environ']}"),
+            "ipcns": (facts["namespaces"]["ipc"] != HOST_NAMESPACES["ipc"], "the host's IPC namespace"),
         }
         return {layer: "" if ok else f"self-test: {why}" for layer, (ok, why) in checks.items()}
 
@@ -649,6 +664,9 @@ def probe(hidden: Sequence[str], allowed: Sequence[str]) -> dict[str, Any]:
     names = ("RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE")
     facts["rlimits"] = {name: list(resource.getrlimit(getattr(resource, name))) for name in names}
     facts["environ"] = sorted(os.environ)
+    facts["namespaces"] = {
+        name: os.readlink(f"/proc/self/ns/{name}") for name in ("ipc", "mnt", "net", "pid")
+    }
     facts["others"] = sorted(
         int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != int(os.readlink("/proc/self"))
     )
