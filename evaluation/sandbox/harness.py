@@ -128,9 +128,10 @@ def serve(program: str, module_name: str | None) -> NoReturn:
     except BaseException as error:  # noqa: BLE001
         _send(b"N" + describe(error).encode(errors="replace"))
         os._exit(0)
+    requests = wire.Reader(CHANNEL)
     while True:
         try:
-            request = wire.receive(CHANNEL, REQUEST_LIMIT)
+            request = requests.receive(REQUEST_LIMIT)
             name, rest = request.split(b"\0", 1)
         except (OSError, EOFError, ValueError):
             os._exit(0)

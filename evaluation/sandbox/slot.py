@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 from evaluation.sandbox import harness, layers, plain, wire, zygote
 
 REPLY_LIMIT = 64 << 20
+NO_KWARGS = plain.encode({})
 LAYERS = ("netns", "ipcns", "mountns", "pidns", "uid", "rlimits", "landlock", "seccomp", "cgroup")
 # This process's namespaces before it makes its own: the host's (or its container's).
 HOST_NAMESPACES = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("ipc", "mnt", "net", "pid")}
@@ -67,6 +68,7 @@ class Link:
 
     def __init__(self, fd: int, deadline: float) -> None:
         self.fd = fd
+        self.reader = wire.Reader(fd)
         self.deadline = deadline
         self.loaded = False  # known once a call was answered (or a ping, see check_intact)
         self.broken: BaseException | None = None  # a failure a test's `except` must not hide
@@ -94,7 +96,7 @@ class Link:
         if self.broken is not None:
             raise self.broken
         try:
-            message = wire.receive(self.fd, REPLY_LIMIT, self.deadline)
+            message = self.reader.receive(REPLY_LIMIT, self.deadline)
         except (OSError, EOFError, TimeoutError) as error:
             self.broken = CandidateGone(str(error))
             raise self.broken from None
@@ -126,7 +128,7 @@ class Link:
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
-            body = plain.encode(list(args)) + b"\0" + plain.encode(kwargs)
+            body = plain.encode(list(args)) + b"\0" + (plain.encode(kwargs) if kwargs else NO_KWARGS)
         except (plain.NotPlain, ValueError) as error:
             raise Unsupported(f"strict mode cannot pass this argument to the candidate: {error}") from None
         prefetched_name, pending = self.prefetched

@@ -146,6 +146,7 @@ class Zygote:
         self.tmp_state: tuple[int, ...] = ()
         self.stdio: tuple[Any, ...] = ()
         self.null = -1
+        self.cpuacct = -1
         self.marker = (-1, -1)
 
     def setup(self) -> None:
@@ -170,6 +171,10 @@ class Zygote:
             # sample raises its OOM score to the maximum, so that the OOM killer takes the
             # sample's processes and never the zygote.
             layers.join_cgroups(self.cgroups)
+            if "cpuacct" in self.cgroups:  # kept open: one pread per reading
+                self.cpuacct = os.open(
+                    "cpuacct.usage", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.cgroups["cpuacct"]
+                )
             self.oom_seen = layers.read_counter(self.cgroups["memory"], "memory.oom_control", "oom_kill")
             self.layers["cgroup"] = ""
         else:
@@ -370,13 +375,9 @@ class Zygote:
     def _tree_cpu(self) -> float:
         """CPU seconds used in the slot's cpuacct cgroup (the sample's whole tree, and the zygote's
         few wake-ups), or 0 where the host has no cpuacct controller."""
-        if "cpuacct" not in self.cgroups:
+        if self.cpuacct < 0:
             return 0.0
-        fd = os.open("cpuacct.usage", os.O_RDONLY, dir_fd=self.cgroups["cpuacct"])
-        try:
-            return int(os.read(fd, 64)) / 1e9
-        finally:
-            os.close(fd)
+        return int(os.pread(self.cpuacct, 64, 0)) / 1e9
 
     @staticmethod
     def _waited(pid: int) -> float:
