@@ -273,3 +273,13 @@ def test_a_job_the_sandbox_cannot_set_up_is_not_run():
     (outcome,) = run_jobs([Job(program="print(len(input()))", stdin="x" * (2 << 20))], workers=1, file_mb=1)
     assert (outcome.status, outcome.verdict) == ("not_run", None)
     assert outcome.detail.startswith("sandbox: ")
+
+
+def test_a_job_waiting_for_its_lane_is_judged_on_its_own_time():
+    """One lane, three slots: a quick job may wait while the other slots' samples run out their
+    time; the wait is not its time (it starts when its sample starts), so it still passes."""
+    sleeper = Job(program="import time\ntime.sleep(30)\n", stdin="", timeout=2.0)
+    quick = Job(program="print('quick')\n", stdin="", timeout=0.3)
+    jobs = [sleeper, Job(program="import time\ntime.sleep(31)\n", stdin="", timeout=2.0), quick]
+    outcomes = run_jobs(jobs, workers=1, pipeline=3, rerun_timeouts="never")
+    assert [o.status for o in outcomes] == ["timeout", "timeout", "passed"], outcomes[2].detail

@@ -475,6 +475,11 @@ class Slot:
                 os.rmdir(self.root)
 
     # --- one job ----------------------------------------------------------------------------
+    def budget(self, job: dict[str, Any]) -> float:
+        """The longest a job can take here: the zygote may first wait for the lane while the lane's
+        other slots run their samples, each for up to STARVED_CAP times its limit."""
+        return self.config["pipeline"] * job["timeout"] * zygote.STARVED_CAP + 2.0
+
     def execute(self, job: dict[str, Any]) -> dict[str, Any]:
         """Run one job; returns status, detail, stdout, stderr, returned, wall_time, cpu_time."""
         assert self.sock is not None
@@ -488,7 +493,7 @@ class Slot:
         theirs.close()
         # The zygote decides when the sample's time is up (it may extend the wall time for a loaded
         # machine, up to STARVED_CAP times the limit); this deadline is only a safety net.
-        latest = time.monotonic() + job["timeout"] * zygote.STARVED_CAP + 2.0
+        latest = time.monotonic() + self.budget(job)
         link = Link(mine.fileno(), latest)
         verdict: dict[str, Any] = {}
         try:
@@ -543,7 +548,7 @@ class Slot:
             return {"status": "passed", "detail": "", "returned": returned}
         namespace: dict[str, Any] = {"__name__": "__check__"}
         old = signal.signal(signal.SIGALRM, _guard)
-        signal.setitimer(signal.ITIMER_REAL, job["timeout"] * zygote.STARVED_CAP + 2.0)  # bounds trusted code
+        signal.setitimer(signal.ITIMER_REAL, self.budget(job))  # bounds the trusted code itself
         try:
             if job.get("prompt") and free_names(job["test"]) - {job["entry_point"]}:
                 exec(compiled(job["prompt"], "<prompt>"), namespace)  # only a test that uses its helpers
