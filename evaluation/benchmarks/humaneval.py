@@ -64,7 +64,10 @@ def prompt(problem: Problem, template: str = "") -> str:
 
 
 def jobs(problem: Problem, completion: str, timeout: float) -> list[Job]:
-    """One run: the prompt and completion, checked by the problem's `check(entry_point)`."""
+    """One run: the prompt and completion, checked by the problem's `check(entry_point)`.
+
+    The prompt is passed apart too: strict mode takes the helpers a test uses (HumanEval/32's
+    `poly`, /38's `encode_cyclic`) from the trusted prompt, not from what the sample defines."""
     from evaluation.sandbox import Job
 
     return [
@@ -73,6 +76,7 @@ def jobs(problem: Problem, completion: str, timeout: float) -> list[Job]:
             test=problem.test,
             entry_point=problem.entry_point,
             timeout=timeout,
+            prompt=problem.prompt,
         )
     ]
 
