@@ -38,10 +38,14 @@ def queue_lengths(queues: tuple[str, ...] = QUEUES, timeout: float = 2.0, app=No
 
 
 def _waiting(connection, channel, queue: str) -> int:
+    if hasattr(channel, "_size"):
+        # kombu's virtual transports (Redis, the file system) count a queue directly; a passive
+        # declare would miss queues under a `global_keyprefix`.
+        return channel._size(queue)
     try:
         return channel.queue_declare(queue=queue, passive=True).message_count
     except connection.channel_errors:
-        return 0  # Redis drops an empty list: a queue that is not there holds nothing
+        return 0  # a queue that is not there holds nothing
 
 
 def workers(timeout: float = 1.0, app=None) -> list[dict] | None:
