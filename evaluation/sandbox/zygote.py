@@ -43,6 +43,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
 SOCKET_FD = 3
+STASH = "/.interpreter"  # where interpreter prefixes that live under /tmp wait inside the root
 LANE_FD = 4  # a lock file shared by the slots of one lane: one sample at a time per lane (per core)
 STARVED_CAP = 4.0
 MESSAGE_LIMIT = 1 << 30
@@ -79,6 +80,10 @@ def _bind(source: str, target: str, device: bool = False) -> None:
     layers.mount("none", target, None, flags)
 
 
+def _under_tmp(path: str) -> bool:
+    return path == "/tmp" or path.startswith("/tmp/")
+
+
 def build_root(root: str, uid: int) -> None:
     """Make `root` the root of a new mount namespace: system and interpreter read-only, /dev with
     a few devices, /proc of this PID namespace (other users' processes hidden), /tmp for the
@@ -102,8 +107,10 @@ def build_root(root: str, uid: int) -> None:
     ):
         with open(f"{root}/etc/{name}", "w") as handle:
             handle.write(text)
-    for path in interpreter_dirs():
-        _bind(path, root + path)
+    for index, path in enumerate(interpreter_dirs()):
+        # A prefix under /tmp (a checkout there) would be hidden by the samples' /tmp: it waits
+        # aside, and `mount_tmp` binds it back into every new /tmp.
+        _bind(path, f"{root}{STASH}/{index}" if _under_tmp(path) else root + path)
     for name in DEVICES:
         _bind(f"/dev/{name}", f"{root}/dev/{name}", device=True)
     for name, target in (
@@ -217,6 +224,9 @@ class Zygote:
             layers.umount("/tmp")
         options = f"size={self.config['tmp_bytes']},nr_inodes=4096,mode=0700,uid={self.uid},gid={self.uid}"
         layers.mount("tmpfs", "/tmp", "tmpfs", layers.MS_NOSUID | layers.MS_NODEV, options)
+        for index, path in enumerate(interpreter_dirs()):
+            if _under_tmp(path):
+                _bind(f"{STASH}/{index}", path)
         self.tmp_state = self._tmp_state()
         if self.ruleset >= 0:
             os.close(self.ruleset)
