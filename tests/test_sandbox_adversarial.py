@@ -17,7 +17,7 @@ import pytest
 
 from evaluation.benchmarks import humaneval
 from evaluation.sandbox import Job, Outcome, Sandbox, run_jobs
-from evaluation.sandbox.zygote import STARVED_CAP
+from evaluation.sandbox.zygote import STARVED_CAP, interpreter_dirs
 
 
 def _unavailable() -> str:
@@ -623,7 +623,10 @@ def test_each_sample_gets_an_empty_private_tmp(host):
     writer = script("import os\nopen('/tmp/leak', 'w').write('earlier')\nprint(sorted(os.listdir('/tmp')))\n")
     reader = script("import os\nprint(sorted(os.listdir('/tmp')))\n")
     outcomes = run_jobs([writer, reader, writer, reader], workers=1)
-    assert [o.stdout for o in outcomes] == ["['leak']\n", "[]\n", "['leak']\n", "[]\n"]
+    # A checkout under /tmp shows its interpreter's prefix there, read-only; nothing else is shared.
+    own = sorted({path.split("/")[2] for path in interpreter_dirs() if path.startswith("/tmp/")})
+    fresh, written = str(own), str(sorted([*own, "leak"]))
+    assert [o.stdout for o in outcomes] == [f"{written}\n", f"{fresh}\n", f"{written}\n", f"{fresh}\n"]
     judge(host, reader)
 
 
