@@ -47,6 +47,22 @@ def broker_namespace():
         app.conf.broker_transport_options = {**app.conf.broker_transport_options, "global_keyprefix": prefix}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stray_connections_closed(django_db_setup, django_db_blocker):
+    """Set up first, torn down last: connections that Playwright's greenlets left open would keep the
+    test database from being dropped, so they are ended before it is."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data: present for developers and CI, absent for users."""
