@@ -118,51 +118,21 @@ def worker_environment(database_name: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
 
-class WorkerProcess:
-    """A real `celery worker` process, started and stopped by the tests."""
+class LoggedProcess:
+    """A real process in a session of its own, its output in a log file; stopped like a service."""
 
-    def __init__(self, env: dict[str, str], queues: str, log: Path, concurrency: int = 1):
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path):
         self.log = log
         self.handle = open(log, "ab")  # noqa: SIM115 - kept open for the process's lifetime
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "leaderboard",
-                "worker",
-                "-Q",
-                queues,
-                "-c",
-                str(concurrency),
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"test-{queues}-{time.monotonic_ns()}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            argv, cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.wait_ready()
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log.read_text()[-3000:]}")
-            if b" ready." in self.log.read_bytes():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log.read_text()[-3000:]}")
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Kill the worker's whole process group, as a crashed machine would."""
+        """Kill the whole process group, as a crashed machine would."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
             self.process.wait(30)
@@ -175,6 +145,30 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.handle.close()
+
+
+class WorkerProcess(LoggedProcess):
+    """A real `celery worker` process, started and stopped by the tests."""
+
+    def __init__(self, env: dict[str, str], queues: str, log: Path, concurrency: int = 1, name: str = ""):
+        name = name or f"test-{queues}-{time.monotonic_ns()}"
+        argv = ["worker", "-Q", queues, "-c", str(concurrency), "-l", "info"]
+        argv += ["--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
+        super().__init__(self.command(argv, log), env, log)
+        self.wait_ready()
+
+    def command(self, argv: list[str], log: Path) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "leaderboard", *argv]
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.output()[-3000:]}")
+            if b" ready." in self.log.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.output()[-3000:]}")
 
 
 @pytest.fixture(scope="session")

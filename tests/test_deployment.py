@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, wait_for, worker_environment
+from conftest import ROOT, LoggedProcess, wait_for, worker_environment
 from django.db import connection
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -201,33 +200,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class Role:
+class Role(LoggedProcess):
     """One role of deploy/entrypoint.sh as a real process of its own session."""
 
     def __init__(self, role: str, env: dict[str, str], log: Path):
-        self.log = log
-        self.handle = open(log, "ab")  # noqa: SIM115 - kept open for the process's lifetime
-        self.process = subprocess.Popen(
-            [str(ENTRYPOINT), role],
-            cwd=ROOT,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        self.handle.close()
+        super().__init__([str(ENTRYPOINT), role], env, log)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
-from conftest import ROOT, WorkerProcess, wait_for, worker_environment
+from conftest import WorkerProcess, wait_for, worker_environment
 from django.db import connection
 from django.db.models import Count
 
@@ -123,22 +123,14 @@ class Worker(WorkerProcess):
     """conftest's worker process, started through BOOT with its own Celery configuration."""
 
     def __init__(self, env: dict[str, str], queues: str, log: Path, name: str, beat: bool = False):
-        self.log = log
         self.name = name
-        self.handle = open(log, "ab")  # noqa: SIM115 - kept open for the process's lifetime
-        argv = ["worker", "-Q", queues, "-c", "1", "-l", "info", "--without-gossip", "--without-mingle"]
-        argv += ["-n", f"{name}@%h"]
-        if beat:
-            argv += ["-B", "-s", str(log.with_suffix(".beat"))]
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", BOOT, *argv],
-            cwd=ROOT,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready()
+        self.beat = beat
+        super().__init__(env, queues, log, name=name)
+
+    def command(self, argv: list[str], log: Path) -> list[str]:
+        if self.beat:
+            argv = [*argv, "-B", "-s", str(log.with_suffix(".beat"))]
+        return [sys.executable, "-c", BOOT, *argv]
 
     def lines(self) -> list[dict]:
         found = []
