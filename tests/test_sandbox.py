@@ -7,20 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SANDBOX_NEEDS_ROOT
 
 from evaluation.benchmarks import humaneval
 from evaluation.sandbox import LAYERS, Job, Outcome, Sandbox, SandboxUnavailable, run_jobs, self_test
 
-
-def _unavailable() -> str:
-    """Only a host where the sandbox cannot work at all is skipped: as root, a failing layer makes
-    the tests fail (Sandbox() refuses to start), it never hides them."""
-    if os.geteuid() != 0:
-        return "the sandbox needs root (namespaces, mounts, cgroups); CI runs as root"
-    return ""
-
-
-pytestmark = pytest.mark.skipif(bool(_unavailable()), reason=_unavailable() or "-")
+pytestmark = SANDBOX_NEEDS_ROOT
 
 PROBLEMS = humaneval.load().by_task_id()
 

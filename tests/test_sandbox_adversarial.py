@@ -14,21 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import SANDBOX_NEEDS_ROOT
 
 from evaluation.benchmarks import humaneval
 from evaluation.sandbox import Job, Outcome, Sandbox, run_jobs
 from evaluation.sandbox.zygote import STARVED_CAP, interpreter_dirs
 
-
-def _unavailable() -> str:
-    """Only a host where the sandbox cannot work at all is skipped: as root, a failing layer makes
-    the tests fail (Sandbox() refuses to start), it never hides them."""
-    if os.geteuid() != 0:
-        return "the sandbox needs root (namespaces, mounts, cgroups); CI runs as root"
-    return ""
-
-
-pytestmark = pytest.mark.skipif(bool(_unavailable()), reason=_unavailable() or "-")
+pytestmark = SANDBOX_NEEDS_ROOT
 
 SECRET = "canary-secret-4b1d9e"
 PROBLEM = humaneval.load().by_task_id()["HumanEval/0"]  # has_close_elements(numbers, threshold)
