@@ -278,10 +278,6 @@ def store_ranking(run: Run) -> None:
     )
 
 
-def fail_run(run_id: int, error: str) -> None:
-    Run.objects.filter(id=run_id).update(status=Run.Status.FAILED, error=error[:5000])
-
-
 def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_every: int = 25) -> int:
     """Execute the given samples still without a verdict, storing verdicts as they arrive."""
     run = Run.objects.select_related("benchmark").get(id=run_id)
