@@ -38,7 +38,6 @@ from grading.models import Adjudication, BackTranslation, Claim, Grade, Item, La
 
 DOCSTRING_BENCHMARK = "humaneval-docstrings"
 CLAIM_TTL = timedelta(seconds=getattr(settings, "GRADING_CLAIM_SECONDS", 600))
-GOLD_EVERY = getattr(settings, "GRADING_GOLD_EVERY", 10)
 MAX_SECONDS = 3600.0
 DECOY_OFFSET = 82
 _CLAIM_ATTEMPTS = 50
@@ -363,7 +362,8 @@ def next_item(annotator, now: datetime | None = None) -> Item | None:
 
 
 def _gold_turn(annotator) -> bool:
-    return GOLD_EVERY > 0 and Grade.objects.filter(annotator=annotator).count() % GOLD_EVERY == GOLD_EVERY - 1
+    every = settings.GRADING_GOLD_EVERY
+    return every > 0 and Grade.objects.filter(annotator=annotator).count() % every == every - 1
 
 
 def _clean_reasons(label: str, reasons: Iterable[str]) -> list[str]:
