@@ -89,6 +89,38 @@ def test_syntax_error_fails_in_both_modes(box):
     assert strict.detail.startswith("SyntaxError") and inline.detail.startswith("SyntaxError")
 
 
+def test_programs_compiled_before_the_fork_or_in_the_sample_behave_alike(box):
+    """The zygote compiles programs up to its limit before forking; a longer one is compiled in the
+    sample. Either way a compile error is the sample's own failure, reported as Python would."""
+    from evaluation.sandbox.zygote import COMPILE_LIMIT
+
+    padding = "# " + "x" * 78 + "\n"
+    long_ok = humaneval_job(
+        "HumanEval/0", padding * (COMPILE_LIMIT // len(padding) + 1) + "    return False\n"
+    )
+    long_bad = humaneval_job("HumanEval/0", padding * (COMPILE_LIMIT // len(padding) + 1) + "    return (\n")
+    assert len(long_ok.program) > COMPILE_LIMIT
+    outcomes = run(
+        box,
+        [
+            long_ok,
+            long_bad,
+            humaneval_job("HumanEval/0", "    return False\x00\n"),
+            humaneval_job("HumanEval/0", "    return " + "(" * 300 + "1" + ")" * 300 + "\n"),
+            Job(program="print('never')\nprint(\n", stdin=""),
+            Job(program="x = 1\nprint(x is 1)\n", stdin=""),
+        ],
+    )
+    assert [o.status for o in outcomes] == ["failed"] * 5 + ["passed"]
+    assert outcomes[0].detail.startswith("AssertionError")  # it ran: has_close_elements is not always False
+    assert outcomes[1].detail.startswith("SyntaxError")
+    assert outcomes[2].detail.startswith(("SyntaxError", "ValueError"))  # NUL in source
+    assert outcomes[3].detail.startswith("SyntaxError: too many nested parentheses")
+    assert outcomes[4].detail.startswith("SyntaxError") and outcomes[4].stdout == ""
+    assert "SyntaxError" in outcomes[4].stderr
+    assert outcomes[5].stdout == "True\n" and "SyntaxWarning" in outcomes[5].stderr
+
+
 def test_prompt_helpers_come_from_the_trusted_prompt(box):
     """HumanEval/32's test calls the prompt's poly(): a sample that redefines poly to always return
     0 must still fail in strict mode, since the test uses the trusted prompt's poly."""

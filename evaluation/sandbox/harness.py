@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import types
+import warnings
 from typing import Any, NoReturn
 
 from evaluation.sandbox import plain, wire
@@ -23,6 +23,36 @@ from evaluation.sandbox import plain, wire
 CHANNEL = 3
 REQUEST_LIMIT = 256 << 20
 DETAIL_LIMIT = 2000
+
+
+Program = tuple[types.CodeType | BaseException, str]
+
+
+def compile_program(spec: dict[str, Any]) -> Program:
+    """The job's program compiled as its mode runs it, or the error compiling it raised (the
+    sample's own failure, raised when the sample runs it), and the compiler's warnings as Python
+    prints them (SyntaxWarning, ...), for the sample's standard error."""
+    kind = spec["kind"]
+    source, filename = spec["program"], "program.py" if kind == "script" else "<sample>"
+    if kind == "inline":
+        source = source + "\n" + spec["test"] + "\n" + f"check({spec['entry_point']})"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code: types.CodeType | BaseException = compile(source, filename, "exec")
+        except BaseException as error:  # noqa: BLE001 - SyntaxError, ValueError (NUL), RecursionError, ...
+            code = error.with_traceback(None)
+    notes = "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, "") for w in caught)
+    return code, notes
+
+
+def _code(program: Program) -> types.CodeType:
+    code, notes = program
+    if notes:
+        sys.stderr.write(notes)
+    if isinstance(code, BaseException):
+        raise code
+    return code
 
 
 def describe(error: BaseException) -> str:
@@ -57,11 +87,10 @@ def _module(name: str) -> dict[str, Any]:
     return module.__dict__
 
 
-def run_inline(program: str, test: str, entry_point: str) -> NoReturn:
+def run_inline(code: Program) -> NoReturn:
     """openai/human-eval's program, executed its way (exec in fresh globals, no __main__)."""
-    source = program + "\n" + test + "\n" + f"check({entry_point})"
     try:
-        exec(compile(source, "<sample>", "exec"), {})
+        exec(_code(code), {})
     except BaseException as error:  # noqa: BLE001 - exceptions, exits and interrupts all fail
         _send(b"F" + describe(error).encode(errors="replace"))
         os._exit(0)
@@ -69,14 +98,14 @@ def run_inline(program: str, test: str, entry_point: str) -> NoReturn:
     os._exit(0)
 
 
-def run_script(program: str) -> NoReturn:
+def run_script(code: Program) -> NoReturn:
     """As `python program.py`: __main__, then join non-daemon threads; the exit status decides."""
     namespace = _module("__main__")
     sys.argv = ["program.py"]
     failure: str | None = None
     status = 0
     try:
-        exec(compile(program, "program.py", "exec"), namespace)
+        exec(_code(code), namespace)
     except SystemExit as stop:
         if stop.code is not None and stop.code != 0:
             status = stop.code if isinstance(stop.code, int) else 1
@@ -86,8 +115,10 @@ def run_script(program: str) -> NoReturn:
     except BaseException as error:  # noqa: BLE001
         failure, status = describe(error), 1
         sys.excepthook(type(error), error, error.__traceback__)
+    threading = sys.modules.get("threading")  # not imported by the zygote: a fork would pay for it
     try:
-        threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter does at exit
+        if threading is not None:
+            threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter does at exit
     except BaseException as error:  # noqa: BLE001
         failure, status = failure or describe(error), status or 1
     _flush()
@@ -117,14 +148,19 @@ def _answer(namespace: dict[str, Any], name: bytes, args: bytes, kwargs: bytes) 
         return b"E" + f"TypeError: returned a value that is not plain data ({describe(error)})".encode()
 
 
-def serve(program: str, module_name: str | None) -> NoReturn:
+def _load(code: Program, module_name: str | None) -> dict[str, Any]:
+    """HumanEval programs load the reference's way (fresh globals), call mode as a module."""
+    namespace: dict[str, Any] = _module(module_name) if module_name else {}
+    exec(_code(code), namespace)
+    return namespace
+
+
+def serve(code: Program, module_name: str | None) -> NoReturn:
     """Load the program, then answer requests until the channel closes: a call (`name NUL args
     NUL kwargs`, plain data), a batch (`\\1name NUL` then calls `args NUL kwargs` joined by `\\2`,
-    answered one by one, in order) or a ping (empty name). HumanEval programs load the reference's
-    way (fresh globals), call mode as a module."""
-    namespace: dict[str, Any] = _module(module_name) if module_name else {}
+    answered one by one, in order) or a ping (empty name)."""
     try:
-        exec(compile(program, "<sample>", "exec"), namespace)
+        namespace = _load(code, module_name)
     except BaseException as error:  # noqa: BLE001
         _send(b"N" + describe(error).encode(errors="replace"))
         os._exit(0)
@@ -144,11 +180,43 @@ def serve(program: str, module_name: str | None) -> NoReturn:
             _send(_answer(namespace, name, *rest.split(b"\0", 1)))
 
 
-def main(spec: dict[str, Any]) -> NoReturn:
-    """Entry point in the sample process; the zygote has put the isolation in force."""
+WARM_PROGRAM = """
+def candidate(numbers: list, text: str = "", *rest) -> list:
+    \"\"\"A trusted stand-in for a sample: loops, comprehensions, strings, sorting.\"\"\"
+    found = []
+    for index, number in enumerate(sorted(numbers)):
+        if number % 2 == 0 and str(number) not in text.lower().split():
+            found.append(max(number, index) * 2)
+    return [(value, str(value)) for value in found] + [{"n": len(numbers)}, abs(-1.5), None]
+"""
+WARM_CALLS = (([[3, 1, 2, 8], "a 2 b"], {}), ([[], ""], {}), ([[4, -6], "x"], {"rest": 1}), ([None], {}))
+
+
+def warm_up(rounds: int = 12) -> None:
+    """Run the sample's side on a trusted program in the zygote, before it forks: the compiler's
+    state is built and these code paths are specialized once, instead of being written (and so
+    copied, page by page) again in every forked sample."""
+    ours, theirs = os.pipe()
+    reader = wire.Reader(ours)
+    try:
+        for _ in range(rounds):
+            namespace = _load(compile_program({"kind": "strict", "program": WARM_PROGRAM}), None)
+            for args, kwargs in WARM_CALLS:
+                wire.send(theirs, _answer(namespace, b"candidate", plain.encode(args), plain.encode(kwargs)))
+                reader.receive(REQUEST_LIMIT)
+    finally:
+        os.close(ours)
+        os.close(theirs)
+
+
+def main(spec: dict[str, Any], code: Program | None) -> NoReturn:
+    """Entry point in the sample process; the zygote has put the isolation in force and has
+    compiled the program (None: a long one, compiled here, in the sample's own memory)."""
     kind = spec["kind"]
+    if code is None:
+        code = compile_program(spec)
     if kind == "inline":
-        run_inline(spec["program"], spec["test"], spec["entry_point"])
+        run_inline(code)
     if kind == "script":
-        run_script(spec["program"])
-    serve(spec["program"], None if kind == "strict" else "__sandbox__")
+        run_script(code)
+    serve(code, None if kind == "strict" else "__sandbox__")
