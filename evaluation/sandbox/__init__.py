@@ -183,7 +183,9 @@ class _Slot:
 class Sandbox:
     """Runs at most `workers` samples at a time (at most the number of cores, one lane each). Each
     lane has `pipeline` slots, which take turns: while one slot's sample runs, the others receive
-    their next job, set it up, and report the last one. Use as a context manager.
+    their next job, set it up, and report the last one (one slot per lane measured fastest on a
+    2-vCPU VM once lanes were pinned to cores; more may pay off where waking a process is cheap).
+    Use as a context manager.
 
     strict: HumanEval tests run in the trusted slot process (see the module docstring); False runs
     openai/human-eval's single program inside the sample (faster, but a sample can forge a pass).
@@ -208,7 +210,7 @@ class Sandbox:
         tmp_mb: int = 256,
         rerun_timeouts: str = "starved",
         require: Sequence[str] = LAYERS,
-        pipeline: int = 3,
+        pipeline: int = 1,
     ) -> None:
         if rerun_timeouts not in ("starved", "always", "never"):
             raise ValueError("rerun_timeouts must be 'starved', 'always' or 'never'")
@@ -256,10 +258,21 @@ class Sandbox:
             raise SandboxUnavailable(_explain(problems))
 
     def _slot_config(self, index: int) -> dict[str, Any]:
-        """Each slot's samples get a uid of their own (RLIMIT_NPROC counts per uid)."""
-        lane = str(Path(self.lanes, str(index % self.workers)))
+        """Each slot's samples get a uid of their own (RLIMIT_NPROC counts per uid). When the lanes
+        cover every core this process may use, a lane's slots, zygotes and samples share one core,
+        so that their many hand-overs never wake another core (on the VM measured here, a round
+        trip between two processes cost 23 us of CPU on one core and 75 us across two). With fewer
+        lanes than cores (several sandboxes on one host) the kernel places them."""
+        lane = index % self.workers
+        cpus = sorted(os.sched_getaffinity(0))
         uid = UID_BASE + (os.getpid() % 100000) * 64 + index
-        return {**self.config, "uid": uid, "lane": lane, "pipeline": self.pipeline}
+        return {
+            **self.config,
+            "uid": uid,
+            "lane": str(Path(self.lanes, str(lane))),
+            "cpu": cpus[lane] if self.workers == len(cpus) else None,
+            "pipeline": self.pipeline,
+        }
 
     def _new_slot(self, index: int) -> _Slot:
         slot = _Slot(index, self._slot_config(index))
