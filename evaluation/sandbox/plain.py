@@ -21,8 +21,11 @@ class NotPlain(TypeError):
     """A value that is not plain data (a function, a custom object, a cycle, too deep)."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # json.dumps would build one per call
+
+
 def encode(value: Any) -> bytes:
-    return json.dumps(_to_json(value, 0), separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(_to_json(value, 0)).encode()
 
 
 def _to_json(value: Any, depth: int) -> Any:
