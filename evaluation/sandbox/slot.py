@@ -86,6 +86,10 @@ class Link:
         try:
             wire.send(self.fd, request)
         except OSError as error:
+            # A sample that ended after saying why (its program raised while loading, its set-up
+            # failed) left that message in the channel: it decides, not the closed channel.
+            if self.broken is None:
+                self.receive()  # raises for b"N", b"X" and the end of the channel
             self.broken = CandidateGone(str(error))
             raise self.broken from None
 
@@ -510,7 +514,9 @@ class Slot:
             verdict = {"status": "failed", "detail": _detail(error)}
         finally:
             mine.close()  # a sample serving calls exits when its channel closes
-        report = self._report(linger=0.0 if kind == "inline" and verdict else 0.25)
+        # A sample that is still computing answers the test no longer needs (a failed assertion
+        # before a slow call) is killed after a moment instead of finishing them.
+        report = self._report(linger=0.0 if kind == "inline" and verdict else 0.05)
         if "error" in report:
             return {"status": "not_run", "detail": f"sandbox: {report['error']}"}
         return self._outcome(job, verdict, report)
