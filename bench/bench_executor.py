@@ -296,10 +296,13 @@ def main() -> None:
         for label, cpu_needed in (
             (what, needed),
             (
-                f"that plus a bare fork and exit per distinct sample ({fork * 1e3:.2f} ms of CPU each)",
+                ("that plus " if needed else "")
+                + f"a bare fork and exit per distinct sample ({fork * 1e3:.2f} ms of CPU each)",
                 needed + distinct * fork,
             ),
         ):
+            if not cpu_needed:  # a run without timeouts
+                continue
             floor = cpu_needed / cores
             bounds = ", ".join(f"{b} {row[1] / floor:.1f}x" for b, row in zip(baselines, rows, strict=False))
             print(f"bound: {label}: {cpu_needed:.1f} CPU s, at least {floor:.1f} s on {cores} cores")
