@@ -18,7 +18,8 @@ from conftest import SANDBOX_NEEDS_ROOT
 
 from evaluation.benchmarks import humaneval
 from evaluation.sandbox import Job, Outcome, Sandbox, run_jobs
-from evaluation.sandbox.zygote import STARVED_CAP, interpreter_dirs
+from evaluation.sandbox.deadlines import STARVED_CAP
+from evaluation.sandbox.zygote import interpreter_dirs
 
 pytestmark = SANDBOX_NEEDS_ROOT
 

@@ -38,17 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.sandbox import wire
+from evaluation.sandbox.deadlines import slot_budget
+from evaluation.sandbox.selftest import LAYERS
 
-STATUSES = ("passed", "failed", "timeout", "oom", "crashed", "not_run")
-LAYERS = ("netns", "ipcns", "mountns", "pidns", "uid", "rlimits", "landlock", "seccomp", "cgroup")
 _ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = f"import sys; sys.path.insert(0, {_ROOT!r}); from evaluation.sandbox import slot; slot.main()"
 _CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 _STDERR_KEEP = 2000
 _NOT_RUN_RETRIES = 2
 _START_TIMEOUT = 60.0
-_GRACE = 10.0
-_STARVED_CAP = 4.0  # zygote.STARVED_CAP: not imported, the zygote module stays out of this process
+_GRACE = 8.0  # beyond the slot's own budget for a job: its messages to and from this process
 UID_BASE = 100000
 
 
@@ -129,7 +128,7 @@ class _Slot:
         self.key: str | None = None
         self.deadline = 0.0
         self.layers: dict[str, str] = {}
-        self.waits = config["pipeline"] - 1
+        self.pipeline = config["pipeline"]
         wire.send(self.write_fd, pickle.dumps({**config, "slot": index}))
 
     def wait_ready(self) -> None:
@@ -142,8 +141,7 @@ class _Slot:
 
     def send(self, key: str, job: dict[str, Any], timeout: float) -> None:
         self.key = key
-        # A slot may first wait for its lane while its lane's other slots run out their time.
-        self.deadline = time.monotonic() + (1 + self.waits) * timeout * _STARVED_CAP + _GRACE
+        self.deadline = time.monotonic() + slot_budget(timeout, self.pipeline) + _GRACE
         wire.send(self.write_fd, pickle.dumps(job))
 
     def read(self) -> dict[str, Any] | None:

@@ -1,22 +1,18 @@
 """One worker slot: a trusted process that owns a zygote and decides every verdict.
 
 Started by `Sandbox` with a clean environment (never forked from the caller). It creates the
-slot's cgroups and namespaces, forks the zygote into them, runs the start-up self-test, then for
-each job: sends the zygote the untrusted part only (program, stdin, call), and talks to the sample
-over a fresh socket pair. In strict mode the HumanEval test (and the trusted prompt's helpers) run
-here, calling the candidate through `Candidate` proxies that carry plain data only; the sample
-never sees the test. Timeouts are enforced by the zygote with SIGKILL; a guard timer here bounds
-the trusted test code itself.
+slot's cgroups (`cgroups.py`) and namespaces, forks the zygote into them, runs the start-up
+self-test (`selftest.py`), then for each job: sends the zygote the untrusted part only (program,
+stdin, call), and talks to the sample over a fresh socket pair. In strict mode the HumanEval test
+(and the trusted prompt's helpers) run here, calling the candidate through proxies that carry
+plain data only (`proxy.py`); the sample never sees the test. Timeouts are enforced by the zygote
+with SIGKILL; a guard timer here bounds the trusted test code itself.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
-import errno
 import hashlib
-import inspect
 import json
 import marshal
 import os
@@ -27,161 +23,32 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from evaluation.sandbox import harness, layers, plain, wire, zygote
+from evaluation.sandbox import harness, layers, selftest, wire, zygote
+from evaluation.sandbox.cgroups import Cgroups
+from evaluation.sandbox.deadlines import slot_budget
+from evaluation.sandbox.proxy import (
+    Candidate,
+    CandidateGone,
+    CandidateRaised,
+    Link,
+    SetupFailed,
+    Unsupported,
+    free_names,
+    prefetch_plan,
+)
 
-REPLY_LIMIT = 64 << 20
-NO_KWARGS = plain.encode({})
-LAYERS = ("netns", "ipcns", "mountns", "pidns", "uid", "rlimits", "landlock", "seccomp", "cgroup")
 # This process's namespaces before it makes its own: the host's (or its container's).
 HOST_NAMESPACES = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("ipc", "mnt", "net", "pid")}
-HIDDEN = ("/root", "/home", "/work", "/var", "/run", "/sys", "/srv", "/opt", "/mnt", "/media", "/boot")
-
-
-class SetupFailed(Exception):
-    """The sample reports that its isolation could not be put in force (believed only when the
-    zygote confirms that set-up did not complete): not_run, never the model's fault."""
-
-
-class Unsupported(Exception):
-    """Something strict mode cannot do for this test (an argument that is not plain data): not_run."""
-
-
-class CandidateGone(BaseException):
-    """The sample stopped answering (ended, killed, timed out). A BaseException, so that a test's
-    `except Exception` cannot swallow it; the verdict is decided from the zygote's report."""
-
-
-class CandidateRaised(Exception):
-    """The candidate raised; str() is the sample's `Type: message`."""
 
 
 class TrustedTimeout(BaseException):
     """The time budget ran out while trusted test code was running."""
 
 
-class Link:
-    """The trusted end of one sample's channel."""
-
-    def __init__(self, fd: int, deadline: float) -> None:
-        self.fd = fd
-        self.reader = wire.Reader(fd)
-        self.deadline = deadline
-        self.loaded = False  # known once a call was answered (or a ping, see check_intact)
-        self.broken: BaseException | None = None  # a failure a test's `except` must not hide
-        self.prefetched: tuple[str, list[bytes]] = ("", [])
-
-    def prefetch(self, name: str, calls: list[bytes]) -> None:
-        """Ask for the answers to calls the test will make, in its order, in one request: the
-        sample computes them one after the other while the test starts, and `call` takes them as
-        the test makes exactly those calls (its first different call drops the rest)."""
-        if calls:
-            self._send(b"\1" + name.encode() + b"\0" + b"\2".join(calls))
-            self.prefetched = (name, list(calls))
-
-    def _send(self, request: bytes) -> None:
-        try:
-            wire.send(self.fd, request)
-        except OSError as error:
-            # A sample that ended after saying why (its program raised while loading, its set-up
-            # failed) left that message in the channel: it decides, not the closed channel.
-            if self.broken is None:
-                self.receive()  # raises for b"N", b"X" and the end of the channel
-            self.broken = CandidateGone(str(error))
-            raise self.broken from None
-
-    def receive(self) -> bytes:
-        """The next message. b"X" (the sample's set-up failed) and b"N" (the program raised while
-        loading) end the conversation; whether set-up really failed is decided from the zygote's
-        report, which a sample cannot forge."""
-        if self.broken is not None:
-            raise self.broken
-        try:
-            message = self.reader.receive(REPLY_LIMIT, self.deadline)
-        except (OSError, EOFError, TimeoutError) as error:
-            self.broken = CandidateGone(str(error))
-            raise self.broken from None
-        except ValueError as error:
-            raise CandidateRaised(f"sandbox: {error}") from None
-        if message[:1] == b"X":
-            self.broken = SetupFailed(message[1:].decode(errors="replace")[-2000:])
-            raise self.broken
-        if message[:1] == b"N":
-            self.broken = CandidateRaised(message[1:].decode(errors="replace"))
-            raise self.broken
-        return message
-
-    def check_intact(self) -> None:
-        """After the test: the program did load and the sample never stopped answering, even if the
-        test caught what we raised."""
-        if self.broken is not None:
-            raise self.broken
-        if not self.loaded:
-            self._drop_prefetched()
-            self._send(b"\0\0")
-            if self.receive() != b"Y":
-                raise CandidateRaised("sandbox: unexpected reply")
-
-    def _drop_prefetched(self) -> None:
-        for _ in self.prefetched[1]:
-            self.receive()
-        self.prefetched = ("", [])
-
-    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
-            body = plain.encode(list(args)) + b"\0" + (plain.encode(kwargs) if kwargs else NO_KWARGS)
-        except (plain.NotPlain, ValueError) as error:
-            raise Unsupported(f"strict mode cannot pass this argument to the candidate: {error}") from None
-        prefetched_name, pending = self.prefetched
-        if pending and name == prefetched_name and body == pending[0]:
-            pending.pop(0)
-        else:
-            self._drop_prefetched()
-            self._send(name.encode() + b"\0" + body)
-        reply = self.receive()
-        self.loaded = True
-        if reply[:1] == b"R":
-            try:
-                return plain.decode(reply[1:])
-            except ValueError as error:
-                raise CandidateRaised(
-                    f"TypeError: returned a value that is not plain data ({error})"
-                ) from None
-        if reply[:1] == b"E":
-            raise _raised(reply[1:].decode(errors="replace"))
-        raise CandidateRaised("sandbox: unexpected reply")
-
-
-def _raised(detail: str) -> Exception:
-    """The candidate's exception as the same built-in type where there is one (so a test's
-    `except ValueError` behaves as in the reference), else CandidateRaised; str() is the detail."""
-    name = detail.partition(":")[0]
-    kind = getattr(builtins, name, None)
-    if isinstance(kind, type) and issubclass(kind, Exception):
-        try:
-            error: Exception = type(name, (kind, CandidateRaised), {"__str__": lambda self: detail})()
-            return error
-        except TypeError:
-            pass
-    return CandidateRaised(detail)
-
-
-class Candidate:
-    """A function of the sample, callable from trusted test code with plain data."""
-
-    def __init__(self, link: Link, name: str) -> None:
-        self._link = link
-        self.__name__ = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._link.call(self.__name__, args, kwargs)
-
-
 _compiled: dict[str, Any] = {}
-_free: dict[str, frozenset[str]] = {}
 
 
 def compiled(source: str, filename: str) -> Any:
@@ -189,68 +56,6 @@ def compiled(source: str, filename: str) -> Any:
     if key not in _compiled:
         _compiled[key] = compile(source, filename, "exec")
     return _compiled[key]
-
-
-def free_names(source: str) -> frozenset[str]:
-    """Names a test reads but never binds and that are not built-ins: they come from the prompt
-    (HumanEval/32's poly) or, without a trusted prompt, from the sample (proxied)."""
-    if source not in _free:
-        tree = ast.parse(source)
-        loaded, bound = set(), set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name):
-                (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                bound.add(node.name)
-            elif isinstance(node, ast.arg):
-                bound.add(node.arg)
-            elif isinstance(node, ast.Import | ast.ImportFrom):
-                bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                bound.add(node.name)
-        _free[source] = frozenset(loaded - bound - set(dir(builtins)))
-    return _free[source]
-
-
-_plans: dict[tuple[str, str], list[bytes]] = {}
-
-
-def prefetch_plan(test: str, entry_point: str) -> list[bytes]:
-    """The calls a HumanEval-style check() surely makes first, in order: its leading assert
-    statements that each call the candidate once with literal arguments (statements without a
-    call in between are skipped). Encoded as `Link.call` encodes them."""
-    key = (test, entry_point)
-    if key not in _plans:
-        plan: list[bytes] = []
-        check = next(
-            (
-                node
-                for node in ast.parse(test).body
-                if isinstance(node, ast.FunctionDef) and node.name == "check"
-            ),
-            None,
-        )
-        names = {entry_point} | ({check.args.args[0].arg} if check and check.args.args else set())
-        for statement in check.body if check else []:
-            calls = [
-                node
-                for node in ast.walk(statement)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
-            ]
-            if not calls and isinstance(statement, ast.Assert | ast.Pass):
-                continue
-            if not isinstance(statement, ast.Assert) or len(calls) != 1:
-                break
-            try:
-                args = [ast.literal_eval(arg) for arg in calls[0].args]
-                kwargs = {k.arg: ast.literal_eval(k.value) for k in calls[0].keywords if k.arg}
-                if len(kwargs) != len(calls[0].keywords):
-                    break
-                plan.append(plain.encode(args) + b"\0" + plain.encode(kwargs))
-            except (ValueError, TypeError, SyntaxError, RecursionError, plain.NotPlain):
-                break
-        _plans[key] = plan
-    return _plans[key]
 
 
 def _guard(signum: int, frame: Any) -> None:
@@ -262,76 +67,6 @@ def signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
-
-
-class Cgroups:
-    """One slot's cgroups: memory and pids limits, and cpuacct to measure the CPU time of a whole
-    sample tree where the host has it (cgroup v1 controllers), created under the cgroups of the
-    creating process. The zygote joins them through directory fds opened before it leaves the
-    host's file system, and every sample it forks inherits them."""
-
-    ROOT = Path("/sys/fs/cgroup")
-
-    def __init__(self, name: str, memory_bytes: int, pids: int) -> None:
-        self.dirs: dict[str, Path] = {}
-        own = self._own_paths()
-        v2_controllers = (
-            (self.ROOT / "cgroup.controllers").read_text().split()
-            if (self.ROOT / "cgroup.controllers").exists()
-            else []
-        )
-        for controller in ("memory", "pids"):
-            if controller in own and (self.ROOT / controller / "cgroup.procs").exists():
-                self.dirs[controller] = self.ROOT / controller / own[controller].lstrip("/") / name
-            elif controller in v2_controllers:
-                raise OSError(
-                    errno.ENOTSUP,
-                    "cgroup v2 only host: delegate a cgroup to the worker (see docs/sandbox.md)",
-                )
-            else:
-                raise OSError(errno.ENOENT, f"no {controller} cgroup controller on this host")
-        cpuacct = self.ROOT / "cpuacct" / own.get("cpuacct", "/").lstrip("/")
-        if "cpuacct" in own and (cpuacct / "cpuacct.usage").exists():
-            self.dirs["cpuacct"] = cpuacct / name
-        for path in self.dirs.values():
-            path.mkdir(exist_ok=True)
-        memory = self.dirs["memory"]
-        (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
-        if (memory / "memory.memsw.limit_in_bytes").exists():
-            (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
-        (self.dirs["pids"] / "pids.max").write_text(str(pids))
-
-    @staticmethod
-    def _own_paths() -> dict[str, str]:
-        """controller -> path of this process's cgroup ("" for the v2 hierarchy)."""
-        paths: dict[str, str] = {}
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, controllers, path = line.split(":", 2)
-            for controller in controllers.split(","):
-                paths[controller] = path
-        return paths
-
-    def open_dirs(self) -> dict[str, int]:
-        return {
-            key: os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) for key, path in self.dirs.items()
-        }
-
-    def remove(self) -> None:
-        for path in self.dirs.values():
-            with contextlib.suppress(OSError):
-                path.rmdir()
-
-    @classmethod
-    def remove_stale(cls, prefix: str) -> None:
-        """Remove cgroups left by slots whose process died without cleaning up (`prefix<pid>-...`)."""
-        own = cls._own_paths()
-        for controller in ("memory", "pids", "cpuacct"):
-            base = cls.ROOT / controller / own.get(controller, "/").lstrip("/")
-            for path in base.glob(prefix + "*") if base.is_dir() else ():
-                pid = path.name[len(prefix) :].split("-")[0]
-                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                    with contextlib.suppress(OSError):
-                        path.rmdir()
 
 
 class Slot:
@@ -393,7 +128,7 @@ class Slot:
             if value:
                 self.layers.setdefault(key, value)
         verified = self.self_test() if self.usable else {}
-        for layer in LAYERS:  # a layer counts as working only once the self-test has seen it work
+        for layer in selftest.LAYERS:  # a layer counts as working only once the self-test has seen it work
             self.layers.setdefault(layer, verified.get(layer, "not verified: the self-test could not run"))
 
     @property
@@ -402,68 +137,15 @@ class Slot:
         return all(not self.layers.get(layer) for layer in ("mountns", "pidns", "zygote", "slot"))
 
     def self_test(self) -> dict[str, str]:
-        """Run a probe as an ordinary sample and check each layer's effect from inside: layer ->
-        "" where it works, else what the probe saw."""
-        code = (
-            "from __future__ import annotations\nimport json, os, socket\n"
-            + inspect.getsource(visible_outside)
-            + inspect.getsource(probe)
-            + f"print(json.dumps(probe({HIDDEN!r}, {zygote.interpreter_dirs()!r})))\n"
-        )
-        result = self.execute({"kind": "script", "program": code, "stdin": None, "timeout": 10.0})
+        """Run the probe as an ordinary sample: layer -> "" where it works, else what it saw."""
+        result = self.execute(selftest.probe_job(zygote.interpreter_dirs()))
         if result["status"] != "passed":
             self.layers["zygote"] = (
                 f"the self-test sample did not run: {result['status']}: {result['detail']}"
             )
             return {}
-        facts = json.loads(result["stdout"])
-        config = self.config
-        expected_limits = {
-            "RLIMIT_NPROC": [config["nproc"]] * 2,
-            "RLIMIT_NOFILE": [config["nofile"]] * 2,
-            "RLIMIT_FSIZE": [config["file_bytes"]] * 2,
-            "RLIMIT_CORE": [0, 0],
-        }
-        checks = {
-            "netns": (
-                facts["namespaces"]["net"] != HOST_NAMESPACES["net"]
-                and facts["interfaces"] == ["lo"]
-                and facts["connect"] != "connected",
-                f"interfaces {facts['interfaces']}, TCP connect {facts['connect']}",
-            ),
-            "mountns": (
-                facts["namespaces"]["mnt"] != HOST_NAMESPACES["mnt"]
-                and not facts["hidden"]
-                and facts["root_write"] in ("EROFS", "EACCES")
-                and facts["tmp_write"] == "ok",
-                f"visible {facts['hidden']}; writing / gave {facts['root_write']}, /tmp {facts['tmp_write']}",
-            ),
-            "pidns": (
-                facts["pid"] == 1
-                and facts["others"] == []
-                and facts["namespaces"]["pid"] != HOST_NAMESPACES["pid"],
-                f"pid {facts['pid']}, sees {facts['others']}",
-            ),
-            "uid": (
-                facts["uid"] == config["uid"]
-                and int(facts["cap_eff"], 16) == 0
-                and set(facts["environ"]) <= set(zygote.ENV),
-                f"uid {facts['uid']}, capabilities {facts['cap_eff']}, environment {facts['environ']}",
-            ),
-            "rlimits": (facts["rlimits"] == expected_limits, f"limits {facts['rlimits']}"),
-            "landlock": (facts["connect"] == "EACCES", f"TCP connect gave {facts['connect']}"),
-            "seccomp": (facts["seccomp"] == "2" and facts["unshare"] == "EPERM", "no seccomp filter"),
-            "cgroup": (
-                all(
-                    f"sandbox-{os.getpid()}-" in line
-                    for line in facts["cgroup"]
-                    if ":memory:" in line or ":pids:" in line
-                ),
-                "sample outside its cgroups",
-            ),
-            "ipcns": (facts["namespaces"]["ipc"] != HOST_NAMESPACES["ipc"], "the host's IPC namespace"),
-        }
-        return {layer: "" if ok else f"self-test: {why}" for layer, (ok, why) in checks.items()}
+        name = self.cgroups.name if self.cgroups is not None else ""
+        return selftest.verify(json.loads(result["stdout"]), self.config, HOST_NAMESPACES, zygote.ENV, name)
 
     def stop(self) -> None:
         if self.zygote_pid:
@@ -480,9 +162,7 @@ class Slot:
 
     # --- one job ----------------------------------------------------------------------------
     def budget(self, job: dict[str, Any]) -> float:
-        """The longest a job can take here: the zygote may first wait for the lane while the lane's
-        other slots run their samples, each for up to STARVED_CAP times its limit."""
-        return self.config["pipeline"] * job["timeout"] * zygote.STARVED_CAP + 2.0
+        return slot_budget(job["timeout"], self.config["pipeline"])
 
     def execute(self, job: dict[str, Any]) -> dict[str, Any]:
         """Run one job; returns status, detail, stdout, stderr, returned, wall_time, cpu_time."""
@@ -619,69 +299,6 @@ def _detail(error: BaseException) -> str:
     if isinstance(error, CandidateRaised):
         return str(error)[:2000]
     return harness.describe(error)
-
-
-def visible_outside(paths: Sequence[str], allowed: Sequence[str]) -> list[str]:
-    """Entries under `paths` other than the `allowed` directories and the directories above them."""
-    found: list[str] = []
-    pending = [path for path in paths if os.path.lexists(path)]
-    while pending:
-        path = pending.pop()
-        if path in allowed:
-            continue
-        if not any(a.startswith(path.rstrip("/") + "/") for a in allowed):
-            found.append(path)
-            continue
-        pending.extend(os.path.join(path, name) for name in os.listdir(path))
-    return sorted(found)
-
-
-def probe(hidden: Sequence[str], allowed: Sequence[str]) -> dict[str, Any]:
-    """Facts gathered from inside a sample by the self-test (its source is sent as the program)."""
-    import ctypes
-    import errno
-    import resource
-
-    def error_name(error: OSError) -> str:
-        return errno.errorcode.get(error.errno or 0, str(error.errno))
-
-    facts: dict[str, Any] = {"uid": os.getuid(), "pid": os.getpid()}
-    with open("/proc/self/status") as handle:
-        status = dict(line.split(":", 1) for line in handle.read().splitlines() if ":" in line)
-    facts["cap_eff"] = status["CapEff"].strip()
-    facts["seccomp"] = status["Seccomp"].strip()
-    facts["interfaces"] = [name for _, name in socket.if_nameindex()]
-    try:
-        with socket.create_connection(("127.0.0.1", 9), timeout=1):
-            facts["connect"] = "connected"
-    except OSError as error:
-        facts["connect"] = error_name(error)
-    facts["hidden"] = visible_outside(hidden, allowed)
-    try:
-        with open("/probe", "w"):
-            facts["root_write"] = "ok"
-    except OSError as error:
-        facts["root_write"] = error_name(error)
-    try:
-        with open("/tmp/probe", "w") as handle:
-            handle.write("x")
-        facts["tmp_write"] = "ok"
-    except OSError as error:
-        facts["tmp_write"] = error_name(error)
-    libc = ctypes.CDLL(None, use_errno=True)
-    facts["unshare"] = errno.errorcode.get(ctypes.get_errno(), "?") if libc.unshare(0x10000000) else "allowed"
-    with open("/proc/self/cgroup") as handle:
-        facts["cgroup"] = handle.read().splitlines()
-    names = ("RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE")
-    facts["rlimits"] = {name: list(resource.getrlimit(getattr(resource, name))) for name in names}
-    facts["environ"] = sorted(os.environ)
-    facts["namespaces"] = {
-        name: os.readlink(f"/proc/self/ns/{name}") for name in ("ipc", "mnt", "net", "pid")
-    }
-    facts["others"] = sorted(
-        int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != int(os.readlink("/proc/self"))
-    )
-    return facts
 
 
 def main() -> NoReturn:

@@ -31,6 +31,7 @@ import time
 from typing import Any, NoReturn
 
 from evaluation.sandbox import harness, layers, wire
+from evaluation.sandbox.deadlines import STARVED_CAP
 
 # Imported once here so that samples find them ready: what HumanEval and APPS programs use most.
 WARM_MODULES = (
@@ -45,7 +46,6 @@ ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
 SOCKET_FD = 3
 STASH = "/.interpreter"  # where interpreter prefixes that live under /tmp wait inside the root
 LANE_FD = 4  # a lock file shared by the slots of one lane: one sample at a time per lane (per core)
-STARVED_CAP = 4.0
 MESSAGE_LIMIT = 1 << 30
 COMPILE_LIMIT = 1 << 16  # characters: a longer program is compiled in its sample, in its memory
 
