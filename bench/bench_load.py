@@ -65,9 +65,9 @@ def configure(folder: Path) -> dict[str, str]:
 def import_run(samples: int):
     """A run of right and wrong completions over every HumanEval problem, pending execution."""
     from evaluation.benchmarks import humaneval
-    from evaluation.models import CodeModel
     from evaluation.samples import SampleRecord
-    from evaluation.services import create_run_from_records, get_or_create_model, load_benchmark
+    from leaderboard.runs.models import CodeModel
+    from leaderboard.runs.services import create_run_from_records, get_or_create_model, load_benchmark
 
     benchmark, _ = load_benchmark(humaneval.load())
     problems = list(benchmark.problems.order_by("position"))
@@ -199,8 +199,8 @@ def main() -> int:
     web = worker = None
     try:
         env = configure(folder)
-        from evaluation.models import Run
-        from evaluation.services import start_execution
+        from leaderboard.runs.models import Run
+        from leaderboard.runs.tasks import start_execution
 
         started = time.perf_counter()
         load(args.models)

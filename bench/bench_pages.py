@@ -76,7 +76,7 @@ def insert_samples(rows: list[dict]) -> None:
     """
     from django.db import connection
 
-    from evaluation.models import Sample
+    from leaderboard.runs.models import Sample
 
     fields = [f for f in Sample._meta.concrete_fields if not f.primary_key]
     defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
@@ -96,8 +96,8 @@ def load(models: int, seed: int = 0) -> dict:
 
     from evaluation.benchmarks import humaneval
     from evaluation.metrics import bootstrap_interval, mean_pass_at_k
-    from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
-    from evaluation.services import load_benchmark, store_ranking
+    from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+    from leaderboard.runs.services import compute_results, load_benchmark
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
@@ -181,7 +181,7 @@ def load(models: int, seed: int = 0) -> dict:
             Result.objects.bulk_create(results)
     visit = code_models[len(code_models) // 2]
     for run in Run.objects.filter(model=visit, benchmark=benchmark):
-        store_ranking(run)
+        compute_results(run)
     return {
         "model": visit.id,
         "run": Run.objects.filter(model=visit, n=10).values_list("id", flat=True).get(),
@@ -250,7 +250,7 @@ def main() -> int:
         configure(folder)
         started = time.perf_counter()
         ids = load(args.models)
-        from evaluation.models import Sample
+        from leaderboard.runs.models import Sample
 
         print(
             f"loaded {args.models} models, {Sample.objects.count():,} samples "

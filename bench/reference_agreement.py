@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.reference_harness import reference_verdicts  # noqa: E402
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, humaneval  # noqa: E402
-from evaluation.execution import evaluate  # noqa: E402
 from evaluation.metrics import pass_at_ks  # noqa: E402
 from evaluation.samples import read_samples  # noqa: E402
 from evaluation.sandbox import Sandbox  # noqa: E402
@@ -53,7 +52,7 @@ def main() -> None:
     start = time.perf_counter()
     with Sandbox() as sandbox:
         results = {
-            (r.task_id, r.sample): r for r in evaluate(humaneval, problems, samples, sandbox, args.timeout)
+            (r.task_id, r.sample): r for r in humaneval.evaluate(problems, samples, sandbox, args.timeout)
         }
     our_seconds = time.perf_counter() - start
     ours = [results[task_id, index].judgement.verdict for task_id, index, _ in samples]

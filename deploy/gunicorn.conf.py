@@ -25,7 +25,7 @@ if os.environ.get("LOG_FORMAT", "").lower() == "json":
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "evaluation.logging.JsonFormatter"}},
+        "formatters": {"json": {"()": "leaderboard.runs.logs.JsonFormatter"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
         "loggers": {
             "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},

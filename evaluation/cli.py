@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from evaluation.benchmarks import CODEX_STOP_SEQUENCES
-from evaluation.execution import benchmark_module, evaluate
+from evaluation.benchmarks import CODEX_STOP_SEQUENCES, registry
+from evaluation.benchmarks.contract import Judging
 from evaluation.generation import cli as generation_cli
 from evaluation.samples import SampleFileError, read_samples
 
@@ -29,8 +29,8 @@ def _progress(total: int, label: str):
 def execute(args: argparse.Namespace) -> int:
     from evaluation.sandbox import Sandbox
 
-    module = benchmark_module(args.benchmark)
-    benchmark = module.load(args.problems) if args.problems else module.load()
+    module = registry.get(args.benchmark)
+    benchmark = module.load(args.problems)
     try:
         records = read_samples(
             args.samples,
@@ -48,7 +48,7 @@ def execute(args: argparse.Namespace) -> int:
         _progress(len(records), args.benchmark) as bar,
     ):
         samples = [(r.task_id, r.index, r.completion) for r in records]
-        for result in evaluate(module, problems, samples, sandbox, args.timeout, args.template):
+        for result in module.evaluate(problems, samples, sandbox, args.timeout, args.template):
             results.append(result)
             bar.update()
     order = {(r.task_id, r.index): position for position, r in enumerate(records)}
@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("execute", help="run samples against the unit tests")
-    run.add_argument("--benchmark", default="humaneval", choices=["humaneval", "apps"])
+    executed = [module.NAME for module in registry.benchmarks(Judging.EXECUTED)]
+    run.add_argument("--benchmark", default="humaneval", choices=executed)
     run.add_argument("--problems", type=Path, help="problem file (default: the packaged benchmark)")
     run.add_argument("--samples", type=Path, required=True, help="JSONL samples (plain or .gz)")
     run.add_argument(

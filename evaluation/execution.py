@@ -1,32 +1,19 @@
 """Turning samples into verdicts: the seam between benchmarks and the sandbox.
 
-Each benchmark module offers `jobs(problem, completion, timeout)` (the sandbox runs a sample
-needs) and `judge(problem, outcomes)` (one verdict from their outcomes). `evaluate` runs any
-number of samples through one sandbox, all cores busy, and yields a result per sample as soon
-as its last run finishes.
+A benchmark says which sandbox runs a sample needs (`jobs`), the verdict from their outcomes
+(`judge`) and how to schedule them (`evaluate`); most benchmarks schedule every run at once
+through `run_each`, all cores busy, and get a result per sample as soon as its last run finishes.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from evaluation.benchmarks import Problem
-
-BENCHMARKS = {
-    "humaneval": "evaluation.benchmarks.humaneval",
-    "apps": "evaluation.benchmarks.apps",
-}
-
-
-def benchmark_module(name: str) -> ModuleType:
-    if name not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}")
-    return importlib.import_module(BENCHMARKS[name])
+from evaluation.benchmarks.contract import JudgedSample
 
 
 @dataclass(frozen=True)
@@ -61,38 +48,31 @@ class SampleResult:
         return row
 
 
-def counts(results: Iterable[SampleResult]) -> dict[str, tuple[int, int]]:
-    """(n, c) per task: samples that could not be run are left out, never counted as failures."""
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for result in results:
-        if result.judgement.verdict is None:
-            continue
-        tally[result.task_id][0] += 1
-        tally[result.task_id][1] += result.judgement.verdict == "passed"
-    return {task_id: (n, c) for task_id, (n, c) in tally.items()}
+def judged(results: Iterable[SampleResult]) -> list[JudgedSample]:
+    """The samples a figure counts: those that could not be run are left out, never counted as failures."""
+    return [
+        JudgedSample(r.task_id, r.judgement.verdict, r.judgement.extra)
+        for r in results
+        if r.judgement.verdict is not None
+    ]
 
 
-def evaluate(
-    module: ModuleType,
+def run_each(
+    jobs: Callable[..., list[Any]],
+    judge: Callable[[Problem, list[Any]], Judgement],
     problems: dict[str, Problem],
     samples: Iterable[tuple[str, int, str]],
     sandbox: Any,
     timeout: float = 3.0,
     template: str | None = None,
 ) -> Iterator[SampleResult]:
-    """Run (task_id, index, completion) samples; yields results as they complete, in any order.
-
-    A benchmark that schedules its own runs (APPS stops a program at its first failing test)
-    offers `evaluate` and is handed the samples whole."""
-    if hasattr(module, "evaluate"):
-        yield from module.evaluate(problems, samples, sandbox, timeout, template)
-        return
+    """Every run of every sample handed to the sandbox at once; a sample is judged when its last run ends."""
     samples = list(samples)
-    jobs = []
+    all_jobs: list[Any] = []
     owner: list[int] = []
     for number, (task_id, _, completion) in enumerate(samples):
-        for job in module.jobs(problems[task_id], completion, timeout):
-            jobs.append(job)
+        for job in jobs(problems[task_id], completion, timeout, template):
+            all_jobs.append(job)
             owner.append(number)
     expected: dict[int, int] = defaultdict(int)
     for number in owner:
@@ -100,17 +80,17 @@ def evaluate(
     if len(expected) != len(samples):
         raise ValueError("the benchmark gave no run for some samples")
     outcomes: dict[int, dict[int, Any]] = defaultdict(dict)
-    for job_index, outcome in sandbox.run(jobs):
+    for job_index, outcome in sandbox.run(all_jobs):
         number = owner[job_index]
         outcomes[number][job_index] = outcome
         if len(outcomes[number]) == expected[number]:
             task_id, index, _ = samples[number]
             done = outcomes.pop(number)
-            ordered = [done[i] for i in sorted(done)]
+            ordered: Sequence[Any] = [done[i] for i in sorted(done)]
             first = ordered[0]
             yield SampleResult(
                 task_id,
                 index,
-                module.judge(problems[task_id], ordered),
+                judge(problems[task_id], list(ordered)),
                 {"mode": first.mode, "layers": list(first.layers)},
             )

@@ -27,12 +27,15 @@ def mean_pass_at_k(counts: Sequence[tuple[int, int]], k: int) -> float:
     return sum(pass_at_k(n, c, k) for n, c in counts) / len(counts)
 
 
+def usable_ks(ks: Iterable[int], ns: Iterable[int]) -> list[int]:
+    """The k that do not exceed the smallest n: pass@k is defined only where every problem has k samples."""
+    smallest_n = min(ns, default=0)
+    return [k for k in ks if k <= smallest_n]
+
+
 def pass_at_ks(counts: Sequence[tuple[int, int]], ks: Iterable[int] = DEFAULT_KS) -> dict[str, float]:
-    """pass@k for every k that does not exceed the smallest n: a k above some problem's n is left out."""
-    if not counts:
-        return {}
-    smallest_n = min(n for n, _ in counts)
-    return {f"pass@{k}": mean_pass_at_k(counts, k) for k in ks if k <= smallest_n}
+    """pass@k for every usable k (see `usable_ks`)."""
+    return {f"pass@{k}": mean_pass_at_k(counts, k) for k in usable_ks(ks, (n for n, _ in counts))}
 
 
 def bootstrap_interval(

@@ -16,6 +16,9 @@ from pathlib import Path
 from evaluation.benchmarks import Benchmark, Problem, truncate
 from evaluation.benchmarks.humaneval import entry_point_of_prompt
 
+# Real sample sets the project ships, each beside its licence (see README.md there).
+SHIPPED = Path(__file__).resolve().parent / "data" / "samples"
+
 
 class SampleFileError(ValueError):
     """A sample file that cannot be imported; the message names the line where it can."""

@@ -6,7 +6,7 @@ class GradingConfig(AppConfig):
     verbose_name = "Docstring grading"
 
     def ready(self) -> None:
-        from evaluation.signals import samples_generated
         from grading import services
+        from leaderboard.runs.signals import samples_generated
 
         samples_generated.connect(services.on_samples_generated, dispatch_uid="grading-items")

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from evaluation.models import Problem, Run, Sample
+from leaderboard.runs.models import Problem, Run, Sample
 
 
 class Label(models.TextChoices):

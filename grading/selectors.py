@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from evaluation.models import Result, Run
+from evaluation.benchmarks import humaneval
+from evaluation.benchmarks import humaneval_docstrings as docstrings
 from grading.agreement import Agreement, agreement
 from grading.models import BackTranslation, Grade, Item, Label
+from leaderboard.runs.models import Result, Run
 
-DOCSTRING_BENCHMARK = "humaneval-docstrings"
-CODE_BENCHMARK = "humaneval"
 CORRECT = Q(label=Label.CORRECT)
 
 
@@ -218,7 +218,7 @@ class TableRow:
 def docstring_table() -> list[TableRow]:
     """Table 3: each docstring run's pass@k from the grades beside code generation at the same temperature."""
     runs = list(
-        Run.objects.filter(benchmark__name=DOCSTRING_BENCHMARK)
+        Run.objects.filter(benchmark__name=docstrings.NAME)
         .select_related("model")
         .annotate(
             n_items=Count("docstring_items", distinct=True),
@@ -264,7 +264,7 @@ def _code_generation_results(
     found: dict[tuple[int, float | None], tuple[Run, dict[str, Result]]] = {}
     code_runs = (
         Run.objects.filter(
-            benchmark__name=CODE_BENCHMARK,
+            benchmark__name=humaneval.NAME,
             model_id__in={m for m, _ in wanted},
             status=Run.Status.FINISHED,
         )

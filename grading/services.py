@@ -22,21 +22,19 @@ from django.db.models import CharField, Count, Exists, F, OuterRef, QuerySet, Su
 from django.db.models.functions import MD5, Cast, Coalesce, Concat
 from django.utils import timezone
 
-from evaluation import benchmarks as core
-from evaluation.benchmarks import humaneval
-from evaluation.models import Benchmark, CodeModel, Run, Sample
+from evaluation.benchmarks import humaneval_docstrings as docstrings
 from evaluation.samples import SampleRecord
-from evaluation.services import (
-    compute_results,
+from grading.models import Adjudication, BackTranslation, Claim, Grade, Item, Label, Reason, Skip
+from leaderboard.runs.models import Benchmark, CodeModel, Run, Sample
+from leaderboard.runs.services import (
     create_generation_run,
     create_run_from_records,
     get_or_create_model,
+    is_executed,
     load_benchmark,
+    update_results,
 )
-from grading import prompts
-from grading.models import Adjudication, BackTranslation, Claim, Grade, Item, Label, Reason, Skip
 
-DOCSTRING_BENCHMARK = "humaneval-docstrings"
 CLAIM_TTL = timedelta(seconds=getattr(settings, "GRADING_CLAIM_SECONDS", 600))
 MAX_SECONDS = 3600.0
 DECOY_OFFSET = 82
@@ -50,39 +48,28 @@ class GradingError(Exception):
 # Docstring runs ---------------------------------------------------------------------------------
 
 
-def docstring_benchmark(template: str = prompts.CODEX_D_V1) -> Benchmark:
-    """HumanEval mirrored as docstring problems: the prompt is the template, the answer the docstring."""
-    if template != prompts.CODEX_D_V1:
-        raise ValueError(f"unknown docstring template {template!r}; known: {prompts.CODEX_D_V1}")
-    problems = tuple(
-        core.Problem(
-            task_id=p.task_id,
-            prompt=prompts.codex_d_prompt(p.prompt, p.canonical_solution, p.entry_point),
-            test=p.test,
-            entry_point=p.entry_point,
-            canonical_solution=prompts.reference_docstring(p.prompt, p.entry_point),
-            metadata={
-                "template": template,
-                "code": prompts.function_code(p.prompt, p.canonical_solution, p.entry_point),
-                "humaneval_prompt": p.prompt,
-            },
-        )
-        for p in humaneval.load().problems
-    )
-    row, _ = load_benchmark(core.Benchmark(DOCSTRING_BENCHMARK, core.content_hash(problems), problems))
+def docstring_benchmark() -> Benchmark:
+    """The stored version of the docstring benchmark, loaded on first use."""
+    row, _ = load_benchmark(docstrings.load())
     return row
 
 
-def create_docstring_run(model: CodeModel, *, temperature: float = 0.8, n: int = 10, seed: int = 0) -> Run:
+def create_docstring_run(
+    model: CodeModel,
+    *,
+    temperature: float = docstrings.SAMPLING.temperatures[0],
+    n: int = docstrings.SAMPLING.n,
+    seed: int = 0,
+) -> Run:
     """A Codex-D run for the generation workers: n docstrings per problem, cut at the closing quotes."""
     return create_generation_run(
         model,
         docstring_benchmark(),
         temperature=temperature,
         n=n,
-        max_new_tokens=200,
-        stop_sequences=list(prompts.DOCSTRING_STOP_SEQUENCES),
-        prompt_template=prompts.CODEX_D_V1,
+        top_p=docstrings.SAMPLING.top_p,
+        max_new_tokens=docstrings.SAMPLING.max_new_tokens,
+        prompt_template=docstrings.DEFAULT_TEMPLATE,
         seed=seed,
     )
 
@@ -99,7 +86,7 @@ def items_from_run(run: Run, codes: dict[tuple[str, int], str] | None = None) ->
             sample=s,
             index=s.index,
             code=(codes or {}).get((s.problem.task_id, s.index)) or s.problem.metadata["code"],
-            docstring=s.completion if imported else prompts.docstring_from_completion(s.completion),
+            docstring=s.completion if imported else docstrings.docstring_from_completion(s.completion),
             source=Item.Source.IMPORTED if imported else Item.Source.GENERATED,
         )
         for s in samples
@@ -171,7 +158,7 @@ def _docstring_row(record: dict, line: int, seen: dict[tuple[str, int], int]) ->
 def _shown_code(code: str, entry_point: str) -> str:
     """Imported code without its own docstring, when it has one and parses."""
     try:
-        return prompts.function_code(code, "", entry_point)
+        return docstrings.function_code(code, "", entry_point)
     except (SyntaxError, ValueError):
         return code.strip("\n") + "\n"
 
@@ -440,12 +427,6 @@ def skip(annotator, item_id: int, reason: str, note: str = "") -> Skip:
     return skipped
 
 
-def expire_claims(now: datetime | None = None) -> int:
-    """Delete claims past their time; the queue already ignores them, this only tidies up."""
-    deleted, _ = Claim.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
-
-
 # Final labels and published results ---------------------------------------------------------------
 
 
@@ -477,20 +458,7 @@ def _settle(item: Item) -> None:
         )
         Sample.objects.filter(pk=item.sample_id).update(verdict=verdict, status=status)
         run_id = item.run_id
-        transaction.on_commit(lambda: publish_results(run_id))
-
-
-def publish_results(run_id: int) -> None:
-    """Store the docstring run's pass@k as Result rows, from the labelled samples (evaluation's estimator)."""
-    with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run_id)
-        compute_results(run)
-        labelled = run.samples.exclude(verdict="").count()
-        finished = labelled == run.samples_total
-        run.samples_executed = labelled
-        run.status = Run.Status.FINISHED if finished else Run.Status.EXECUTING
-        run.finished_at = timezone.now() if finished else None
-        run.save(update_fields=["samples_executed", "status", "finished_at"])
+        transaction.on_commit(lambda: update_results(run_id))
 
 
 @transaction.atomic
@@ -516,7 +484,7 @@ def adjudicate(reviewer, item_id: int, label: str, note: str = "") -> Adjudicati
 def back_translation_prompt(item: Item) -> str:
     """The problem's own signature with the graded docstring: what a code model completes."""
     problem = item.problem
-    return prompts.back_translation_prompt(
+    return docstrings.back_translation_prompt(
         problem.metadata["humaneval_prompt"], problem.entry_point, item.docstring
     )
 
@@ -579,5 +547,5 @@ def back_translate(items: list[Item], backend: object, name: str, **sandbox: obj
 
 def on_samples_generated(sender, run: Run, sample_ids: list[int], **kwargs) -> None:
     """Generated docstrings become items to grade as soon as their chunk is stored."""
-    if run.benchmark.name == DOCSTRING_BENCHMARK:
+    if not is_executed(run):
         items_from_run(run)

@@ -11,8 +11,8 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from evaluation.models import CodeModel
 from leaderboard import exports, selectors, views
+from leaderboard.runs.models import CodeModel
 
 PAGE_SIZE = 100
 TABLES = {

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse, JsonResponse
 
-from evaluation.models import CodeModel, Run
+from evaluation.benchmarks import apps
 from leaderboard import selectors
+from leaderboard.runs.models import CodeModel, Run
 from leaderboard.selectors import Column, ModelRow
 
 FORMATS = ("csv", "json")
@@ -76,7 +77,7 @@ def board_table(rows: list[ModelRow], columns: Sequence[Column]) -> tuple[list[s
 
 def apps_table(rows: list[selectors.AppsRow]) -> tuple[list[str], list[dict]]:
     header = ["model_id", "model", "parameters", "variant", "metric"]
-    for subset in selectors.APPS_SUBSETS:
+    for subset in apps.SUBSETS:
         header += [subset, f"{subset} ci_low", f"{subset} ci_high", f"{subset} with timeouts"]
     table = []
     for row in rows:
@@ -87,7 +88,7 @@ def apps_table(rows: list[selectors.AppsRow]) -> tuple[list[str], list[dict]]:
             "variant": row.variant,
             "metric": row.metric,
         }
-        for subset in selectors.APPS_SUBSETS:
+        for subset in apps.SUBSETS:
             figure, timeouts = row.cells.get(subset, (None, None))
             line[subset] = figure.value if figure else None
             line[f"{subset} ci_low"] = figure.ci_low if figure else None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
+from evaluation.benchmarks import registry
 from leaderboard import hub, selectors, services
 from leaderboard.models import Submission
 
@@ -144,7 +146,7 @@ class SubmissionForm(forms.Form):
 
     def __init__(self, *args, benchmarks: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        runnable = [name for name in benchmarks if name in services.GENERATED_BENCHMARKS]
+        runnable = [name for name in registry.names() if name in benchmarks]
         self.fields["benchmarks"].choices = [(name, name) for name in runnable]
         self.templates = {name: services.prompt_templates(name) for name in runnable}
         self.fields["prompt_template"].choices = [DEFAULT_TEMPLATE] + [
@@ -153,6 +155,11 @@ class SubmissionForm(forms.Form):
             for template in templates
         ]
         self.parameters_source = ""
+
+    def request(self) -> services.Request:
+        """The cleaned form as the submission's settings."""
+        data = self.cleaned_data
+        return services.Request(**{f.name: data[f.name] for f in fields(services.Request)})
 
     def clean_display_name(self) -> str:
         name = " ".join(self.cleaned_data["display_name"].split())

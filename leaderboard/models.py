@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from evaluation.models import CodeModel, Run
+from leaderboard.runs.models import CodeModel, Run
 
 
 class Submission(models.Model):

@@ -12,24 +12,21 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, 
 from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 
-from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from evaluation.benchmarks import apps, humaneval, registry
+from evaluation.figures import RANKING
 from leaderboard.models import Submission
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
 
-HUMANEVAL = "humaneval"
-APPS = "apps"
-DOCSTRINGS = "humaneval-docstrings"
-APPS_SUBSETS = ("introductory", "interview", "competition", "all")
-APPS_VARIANTS = ("raw", "filtered")
-TIMEOUTS = "+timeouts"
-RANKING = "ranking:"
-ACTIVE = (Run.Status.PENDING, Run.Status.GENERATING, Run.Status.EXECUTING)
+ACTIVE = (Run.Status.PENDING, Run.Status.GENERATING, Run.Status.EXECUTING, Run.Status.GRADING)
 PASSED = Q(verdict=Sample.Verdict.PASSED)
 EXECUTED = ~Q(verdict=Sample.Verdict.PENDING)
 
 
 @dataclass(frozen=True)
 class Column:
-    """One figure of the board: a model's best stored Result with these fields, over all its runs."""
+    """One figure of the board: a model's best stored Result with these fields, over all its runs.
+
+    `shows_temperature`: the benchmark is sampled at several temperatures, so the figure says which."""
 
     key: str
     label: str
@@ -38,10 +35,7 @@ class Column:
     subset: str = "all"
     variant: str = "raw"
     group: str = ""
-
-    @property
-    def shows_temperature(self) -> bool:
-        return self.benchmark == HUMANEVAL
+    shows_temperature: bool = False
 
     def results(self) -> QuerySet[Result]:
         return Result.objects.filter(
@@ -49,21 +43,28 @@ class Column:
         )
 
 
-HUMANEVAL_COLUMNS = tuple(
-    Column(f"pass@{k}", f"pass@{k}", HUMANEVAL, f"pass@{k}", group="HumanEval") for k in (1, 10, 100)
-)
-APPS_COLUMNS = tuple(
+BOARD_COLUMNS = tuple(
     Column(
-        f"apps:{subset}:{variant}", variant, APPS, "pass@1", subset, variant, group=f"APPS {subset} pass@1"
+        column.key,
+        column.label,
+        module.NAME,
+        column.metric,
+        column.subset,
+        column.variant,
+        column.group,
+        shows_temperature=len(module.SAMPLING.temperatures) > 1,
     )
-    for subset in APPS_SUBSETS
-    for variant in APPS_VARIANTS
+    for module in registry.benchmarks()
+    for column in module.COLUMNS
 )
-DOCSTRING_COLUMNS = tuple(
-    Column(f"docstrings:pass@{k}", f"pass@{k}", DOCSTRINGS, f"pass@{k}", group="Docstrings") for k in (1, 10)
-)
-BOARD_COLUMNS = HUMANEVAL_COLUMNS + APPS_COLUMNS + DOCSTRING_COLUMNS
 COLUMNS = {column.key: column for column in BOARD_COLUMNS}
+
+
+def columns_of(name: str) -> tuple[Column, ...]:
+    """The board's columns of one benchmark."""
+    return tuple(column for column in BOARD_COLUMNS if column.benchmark == name)
+
+
 MODEL_SORTS = ("model", "parameters", "date")
 
 
@@ -74,6 +75,27 @@ class Figure:
     ci_high: float | None
     temperature: float | None
     run_id: int
+
+
+# The fields of a stored Result that a figure on a page needs, read as one row.
+FIGURE_ROW = (
+    "run__model_id",
+    "run__model__name",
+    "run__model__parameters",
+    "run__benchmark__name",
+    "metric",
+    "subset",
+    "variant",
+    "value",
+    "ci_low",
+    "ci_high",
+    "run__temperature",
+    "run_id",
+)
+
+
+def figure_of(row: dict) -> Figure:
+    return Figure(row["value"], row["ci_low"], row["ci_high"], row["run__temperature"], row["run_id"])
 
 
 @dataclass
@@ -106,8 +128,8 @@ def families() -> list[str]:
 
 
 def visible_columns(names: Iterable[str]) -> tuple[Column, ...]:
-    """HumanEval always; APPS and docstrings once their benchmark is loaded."""
-    names = set(names) | {HUMANEVAL}
+    """HumanEval always; the other benchmarks once they are loaded."""
+    names = set(names) | {humaneval.NAME}
     return tuple(column for column in BOARD_COLUMNS if column.benchmark in names)
 
 
@@ -158,27 +180,16 @@ def board_figures(model_ids: list[int], columns: Iterable[Column]) -> dict[int, 
             variant__in={k[3] for k in keys},
         )
         .order_by("run_id", "id")
-        .values_list(
-            "run__model_id",
-            "run__benchmark__name",
-            "metric",
-            "subset",
-            "variant",
-            "value",
-            "ci_low",
-            "ci_high",
-            "run__temperature",
-            "run_id",
-        )
+        .values(*FIGURE_ROW)
     )
     figures: dict[int, dict[str, Figure]] = defaultdict(dict)
-    for model_id, benchmark, metric, subset, variant, value, low, high, temperature, run_id in rows:
-        key = keys.get((benchmark, metric, subset, variant))
+    for row in rows:
+        key = keys.get((row["run__benchmark__name"], row["metric"], row["subset"], row["variant"]))
         if key is None:
             continue
-        best = figures[model_id].get(key)
-        if best is None or value > best.value:
-            figures[model_id][key] = Figure(value, low, high, temperature, run_id)
+        best = figures[row["run__model_id"]].get(key)
+        if best is None or row["value"] > best.value:
+            figures[row["run__model_id"]][key] = figure_of(row)
     return figures
 
 
@@ -203,41 +214,31 @@ class AppsRow:
 def apps_table() -> list[AppsRow]:
     """Best run per model, variant, k and difficulty; the "+timeouts" figure of that same run beside it."""
     rows = (
-        Result.objects.filter(run__benchmark__name=APPS, subset__in=APPS_SUBSETS)
+        Result.objects.filter(run__benchmark__name=apps.NAME, subset__in=apps.SUBSETS)
         .exclude(variant__startswith=RANKING)
         .order_by("run_id", "id")
-        .values_list(
-            "run__model_id",
-            "run__model__name",
-            "run__model__parameters",
-            "metric",
-            "subset",
-            "variant",
-            "value",
-            "ci_low",
-            "ci_high",
-            "run__temperature",
-            "run_id",
-        )
+        .values(*FIGURE_ROW)
     )
-    best: dict[tuple, tuple] = {}
-    timeouts: dict[tuple, tuple] = {}
+    best: dict[tuple, dict] = {}
+    timeouts: dict[tuple, dict] = {}
     for row in rows:
-        model_id, _, _, metric, subset, variant, value, *_, run_id = row
-        if variant.endswith(TIMEOUTS):
-            timeouts[run_id, variant.removesuffix(TIMEOUTS), metric, subset] = row
+        variant, metric, subset = row["variant"], row["metric"], row["subset"]
+        if variant.endswith(apps.TIMEOUTS):
+            timeouts[row["run_id"], variant.removesuffix(apps.TIMEOUTS), metric, subset] = row
             continue
-        key = (model_id, variant, metric, subset)
-        if key not in best or value > best[key][6]:
+        key = (row["run__model_id"], variant, metric, subset)
+        if key not in best or row["value"] > best[key]["value"]:
             best[key] = row
     table: dict[tuple, AppsRow] = {}
     for (model_id, variant, metric, subset), row in best.items():
         line = table.get((model_id, variant, metric))
         if line is None:
-            line = table[model_id, variant, metric] = AppsRow(model_id, row[1], row[2], variant, metric)
-        extra = timeouts.get((row[10], variant, metric, subset))
-        line.cells[subset] = (Figure(*row[6:]), Figure(*extra[6:]) if extra else None)
-    variant_order = {variant: i for i, variant in enumerate(APPS_VARIANTS)}
+            line = table[model_id, variant, metric] = AppsRow(
+                model_id, row["run__model__name"], row["run__model__parameters"], variant, metric
+            )
+        extra = timeouts.get((row["run_id"], variant, metric, subset))
+        line.cells[subset] = (figure_of(row), figure_of(extra) if extra else None)
+    variant_order = {variant: i for i, variant in enumerate(apps.VARIANTS)}
     return sorted(
         table.values(),
         key=lambda r: (r.model_name.lower(), variant_order.get(r.variant, 99), r.variant, metric_k(r.metric)),
@@ -283,7 +284,7 @@ def problem_counts(run_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
 
 
 def stored_ranking(results: Iterable[Result]) -> dict[str, list[tuple[int, float]]]:
-    """Figure 7 as `evaluation.services.store_ranking` keeps it: variant "ranking:<name>", metric "k=<n>"."""
+    """Figure 7 as `evaluation.figures.ranking_figures` makes it: variant "ranking:<name>", metric "k=<n>"."""
     curves: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for result in results:
         if result.variant.startswith(RANKING) and result.subset == "all" and metric_k(result.metric):
@@ -443,10 +444,6 @@ class QueueEntry:
     generated: int = 0
     executed: int = 0
     total: int = 0
-
-    @property
-    def state_label(self) -> str:
-        return self.state.capitalize()
 
 
 def submission_state(submission: Submission, runs: list[Run]) -> tuple[str, str]:

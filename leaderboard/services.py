@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,26 +13,24 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from evaluation.execution import BENCHMARKS, benchmark_module
-from evaluation.models import Benchmark, CodeModel
-from evaluation.services import create_generation_run, start_generation
+from evaluation.benchmarks import registry
+from evaluation.benchmarks.contract import Judging
 from leaderboard import selectors
 from leaderboard.models import Submission
-
-GENERATED_BENCHMARKS = tuple(BENCHMARKS)
+from leaderboard.runs.models import Benchmark, CodeModel
+from leaderboard.runs.services import create_generation_run
+from leaderboard.runs.tasks import start_generation
 
 
 def prompt_templates(benchmark: str) -> tuple[str, ...]:
-    """The prompt templates a benchmark's core module knows; none for a benchmark that uses its own prompt."""
-    return tuple(getattr(benchmark_module(benchmark), "TEMPLATES", ()))
+    """The prompt templates a benchmark knows; none for a benchmark that uses its problems' prompts."""
+    return registry.get(benchmark).TEMPLATES
 
 
 def run_template(benchmark: str, chosen: str) -> str:
     """A run's template: the chosen one if this benchmark has it, else the benchmark's default."""
-    templates = prompt_templates(benchmark)
-    if not templates:
-        return ""
-    return chosen if chosen in templates else benchmark_module(benchmark).DEFAULT_TEMPLATE
+    module = registry.get(benchmark)
+    return chosen if chosen in module.TEMPLATES else module.DEFAULT_TEMPLATE
 
 
 class SubmissionError(Exception):
@@ -42,30 +41,33 @@ class SubmissionError(Exception):
         self.field = field
 
 
-def fingerprint(
-    *,
-    hub_id: str,
-    local_path: str,
-    revision: str,
-    precision: str,
-    benchmarks: list[str],
-    temperatures: list[float],
-    n: int,
-    max_new_tokens: int,
-    prompt_template: str,
-) -> str:
-    """Same model, revision and settings give the same fingerprint, whatever the display name."""
-    key = {
-        "model": hub_id or local_path,
-        "revision": revision,
-        "precision": precision,
-        "benchmarks": sorted(benchmarks),
-        "temperatures": sorted(float(t) for t in temperatures),
-        "n": n,
-        "max_new_tokens": max_new_tokens,
-        "prompt_template": prompt_template,
-    }
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+@dataclass(frozen=True)
+class Request:
+    """What is evaluated and how: the fields a submission's fingerprint is made of, kept in one place."""
+
+    hub_id: str
+    local_path: str
+    revision: str
+    precision: str
+    benchmarks: list[str]
+    temperatures: list[float]
+    n: int
+    max_new_tokens: int
+    prompt_template: str = ""
+
+    def normalized(self) -> Request:
+        return replace(
+            self,
+            benchmarks=sorted(set(self.benchmarks)),
+            temperatures=sorted({float(t) for t in self.temperatures}),
+        )
+
+    def fingerprint(self) -> str:
+        """Same model, revision and settings give the same fingerprint, whatever the display name."""
+        key = asdict(self.normalized())
+        key["model"] = key.pop("hub_id") or key.pop("local_path")
+        key.pop("local_path", None)
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 def _check_name(display_name: str, hub_id: str, local_path: str, revision: str) -> None:
@@ -81,16 +83,8 @@ def create_submission(
     author,
     *,
     display_name: str,
-    hub_id: str,
-    local_path: str,
-    revision: str,
-    precision: str,
-    benchmarks: list[str],
-    temperatures: list[float],
+    request: Request,
     ks: list[int],
-    n: int,
-    max_new_tokens: int,
-    prompt_template: str = "",
     family: str = "",
     parameters: int | None = None,
     parameters_source: str = "",
@@ -108,24 +102,14 @@ def create_submission(
             f"You have made {len(recent)} submissions in the last 7 days, the most allowed ({limit}); "
             f"you can submit again after {date_format(again, 'DATETIME_FORMAT')} UTC."
         )
-    missing = set(benchmarks) - set(
-        Benchmark.objects.filter(name__in=benchmarks).values_list("name", flat=True)
+    request = request.normalized()
+    missing = set(request.benchmarks) - set(
+        Benchmark.objects.filter(name__in=request.benchmarks).values_list("name", flat=True)
     )
     if missing:
         raise SubmissionError(f"Not loaded on this site: {', '.join(sorted(missing))}.", "benchmarks")
-    _check_name(display_name, hub_id, local_path, revision)
-    settings_ = {
-        "hub_id": hub_id,
-        "local_path": local_path,
-        "revision": revision,
-        "precision": precision,
-        "benchmarks": sorted(set(benchmarks)),
-        "temperatures": sorted({float(t) for t in temperatures}),
-        "n": n,
-        "max_new_tokens": max_new_tokens,
-        "prompt_template": prompt_template,
-    }
-    key = fingerprint(**settings_)
+    _check_name(display_name, request.hub_id, request.local_path, request.revision)
+    key = request.fingerprint()
     duplicate = selectors.open_duplicate(key)
     if duplicate:
         state = selectors.submission_queue(ids=[duplicate.id])[0].state
@@ -141,7 +125,7 @@ def create_submission(
         parameters_source=parameters_source,
         ks=sorted(set(ks)),
         fingerprint=key,
-        **settings_,
+        **asdict(request),
     )
     if not settings.SUBMISSIONS_NEED_APPROVAL:
         approve_submission(submission, by=None)
@@ -189,14 +173,18 @@ def approve_submission(submission: Submission, by) -> Submission:
         benchmark = Benchmark.objects.filter(name=name).order_by("-loaded_at", "-id").first()
         if benchmark is None:
             raise SubmissionError(f"The benchmark {name} is no longer loaded.")
-        for temperature in submission.temperatures:
+        module = registry.get(name)
+        # People's time is what a graded benchmark costs: it is always sampled the paper's way.
+        sampling = module.SAMPLING if module.JUDGING == Judging.GRADED else None
+        for temperature in sampling.temperatures if sampling else submission.temperatures:
             runs.append(
                 create_generation_run(
                     model,
                     benchmark,
                     temperature=temperature,
-                    n=1 if temperature == 0 else submission.n,
-                    max_new_tokens=submission.max_new_tokens,
+                    n=sampling.n if sampling else 1 if temperature == 0 else submission.n,
+                    top_p=sampling.top_p if sampling else 0.95,
+                    max_new_tokens=sampling.max_new_tokens if sampling else submission.max_new_tokens,
                     prompt_template=run_template(name, submission.prompt_template),
                     precision=submission.precision,
                 )

@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "evaluation",
+    "leaderboard.runs",
     "grading",
     "leaderboard",
 ]
@@ -154,8 +154,8 @@ else:
         # Sessions sharing one Redis (test runs side by side) keep their queues apart.
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = os.environ["CELERY_BROKER_PREFIX"]
 CELERY_TASK_ROUTES = {
-    "evaluation.tasks.generate_*": {"queue": "generation"},
-    "evaluation.tasks.execute_*": {"queue": "execution"},
+    "leaderboard.runs.tasks.generate_*": {"queue": "generation"},
+    "leaderboard.runs.tasks.execute_*": {"queue": "execution"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "execution"
 CELERY_TASK_ACKS_LATE = True
@@ -178,9 +178,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The periodic sweep (one `celery beat`): runs without progress for STUCK_AFTER seconds whose queues
 # are empty get their missing work sent again. STUCK_AFTER stays below the visibility timeout.
 SWEEP_INTERVAL = float(os.environ.get("SWEEP_INTERVAL", "300"))
+# A run whose tasks failed is sent again this many times, then failed with its reason.
+SWEEP_ATTEMPTS = int(os.environ.get("SWEEP_ATTEMPTS", "3"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-runs": {
-        "task": "evaluation.tasks.sweep_stuck_runs",
+        "task": "leaderboard.runs.tasks.sweep_stuck_runs",
         "schedule": SWEEP_INTERVAL,
         "kwargs": {"stuck_after": float(os.environ.get("STUCK_AFTER", "900"))},
         "options": {"expires": SWEEP_INTERVAL},
@@ -212,7 +214,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "[%(asctime)s: %(levelname)s/%(processName)s] %(name)s: %(message)s"},
-        "json": {"()": "evaluation.logging.JsonFormatter"},
+        "json": {"()": "leaderboard.runs.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"}

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from evaluation import views as evaluation_views
 from leaderboard import api, views
+from leaderboard.runs import views as run_views
 
 api_patterns = [
     path("", api.index, name="index"),
@@ -34,8 +34,8 @@ urlpatterns = [
     path("submissions/<int:submission_id>/approve/", views.approve_submission, name="submission-approve"),
     path("submissions/<int:submission_id>/reject/", views.reject_submission, name="submission-reject"),
     path("api/", include((api_patterns, "api"))),
-    path("staff/import/", evaluation_views.import_samples_view, name="import-samples"),
-    path("staff/status/", evaluation_views.status, name="status"),
+    path("staff/import/", run_views.import_samples_view, name="import-samples"),
+    path("staff/status/", run_views.status, name="status"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("grading/", include("grading.urls")),

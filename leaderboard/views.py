@@ -15,11 +15,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from evaluation.models import Run, Sample
+from evaluation.benchmarks import apps, humaneval
+from evaluation.benchmarks import humaneval_docstrings as docstrings
+from evaluation.figures import RANKING
 from leaderboard import exports, plots, selectors, services
 from leaderboard.exports import export_format, table_response
 from leaderboard.forms import BoardFilterForm, CompareForm, RejectForm, SignupForm, SubmissionForm
 from leaderboard.models import Submission
+from leaderboard.runs.models import Run, Sample
 
 PAGE_SIZE = 100
 
@@ -115,11 +118,11 @@ def benchmark_table(request, name: str, benchmark: str, figures: tuple, sort: st
 
 
 def table_humaneval(request):
-    columns = selectors.HUMANEVAL_COLUMNS
+    columns = selectors.columns_of(humaneval.NAME)
     return benchmark_table(
         request,
         "table1-humaneval",
-        selectors.HUMANEVAL,
+        humaneval.NAME,
         columns,
         "pass@1",
         "leaderboard/table_humaneval.html",
@@ -136,31 +139,29 @@ def table_apps(request):
     return render(
         request,
         "leaderboard/table_apps.html",
-        {"rows": page.object_list, "page": page, "page_query": page_query, "subsets": selectors.APPS_SUBSETS},
+        {"rows": page.object_list, "page": page, "page_query": page_query, "subsets": apps.SUBSETS},
     )
 
 
 def table_docstrings(request):
-    code = selectors.HUMANEVAL_COLUMNS[:2]
-    docstrings = selectors.DOCSTRING_COLUMNS
+    code = selectors.columns_of(humaneval.NAME)[:2]
+    graded = selectors.columns_of(docstrings.NAME)
     return benchmark_table(
         request,
         "table3-docstrings",
-        selectors.DOCSTRINGS,
-        code + docstrings,
-        "docstrings:pass@1",
+        docstrings.NAME,
+        code + graded,
+        graded[0].key,
         "leaderboard/table_docstrings.html",
         code=code,
-        docstrings=docstrings,
+        docstrings=graded,
     )
 
 
 def charts(request):
     """Figure 6 across the board; the per-model figures live on model pages."""
     columns = (selectors.COLUMNS["pass@1"], selectors.COLUMNS["pass@100"])
-    models = selectors.board_queryset(
-        selectors.BoardFilters(benchmark=selectors.HUMANEVAL), sort="parameters"
-    )
+    models = selectors.board_queryset(selectors.BoardFilters(benchmark=humaneval.NAME), sort="parameters")
     rows = selectors.board_rows(models.filter(parameters__isnull=False), columns)
     points = {
         column.label: [
@@ -191,18 +192,16 @@ def model_detail(request, model_id: int):
     fmt = export_format(request)
     if fmt:
         return table_response(fmt, f"model-{model.id}-runs", *exports.model_runs_table(runs))
-    humaneval = [
-        r for r in runs if r.benchmark.name == selectors.HUMANEVAL and r.status == Run.Status.FINISHED
-    ]
-    counts = selectors.problem_counts([r.id for r in humaneval])
-    curves = temperature_curves(humaneval, counts)
+    code_runs = [r for r in runs if r.benchmark.name == humaneval.NAME and r.status == Run.Status.FINISHED]
+    counts = selectors.problem_counts([r.id for r in code_runs])
+    curves = temperature_curves(code_runs, counts)
     by_temperature = {
         r.temperature: plots.pass_at_k_curve(counts[r.id])
-        for r in sorted(humaneval, key=lambda r: r.n)
+        for r in sorted(code_runs, key=lambda r: r.n)
         if counts.get(r.id) and r.temperature is not None
     }
-    ranking = selectors.ranking_curves([r.id for r in humaneval])
-    ranked = max((r for r in humaneval if r.id in ranking), key=lambda r: (r.n, r.id), default=None)
+    ranking = selectors.ranking_curves([r.id for r in code_runs])
+    ranked = max((r for r in code_runs if r.id in ranking), key=lambda r: (r.n, r.id), default=None)
     return render(
         request,
         "leaderboard/model.html",
@@ -245,8 +244,7 @@ def run_detail(request, run_id: int):
             "other_results": [
                 r
                 for r in run.results.all()
-                if not (r.subset == "all" and r.variant == "raw")
-                and not r.variant.startswith(selectors.RANKING)
+                if not (r.subset == "all" and r.variant == "raw") and not r.variant.startswith(RANKING)
             ],
             "pass_figure": plots.pass_at_k_figure({f"T={run.temperature}": curve})
             if len(curve) > 1
@@ -347,20 +345,12 @@ def submit(request):
             submission = services.create_submission(
                 request.user,
                 display_name=data["display_name"],
+                request=form.request(),
+                ks=data["ks"],
                 family=data["family"],
-                hub_id=data["hub_id"],
-                local_path=data["local_path"],
-                revision=data["revision"],
-                precision=data["precision"],
                 parameters=data["parameters"],
                 parameters_source=form.parameters_source
                 or ("entered by the author" if data["parameters"] else ""),
-                benchmarks=data["benchmarks"],
-                temperatures=data["temperatures"],
-                ks=data["ks"],
-                n=data["n"],
-                max_new_tokens=data["max_new_tokens"],
-                prompt_template=data["prompt_template"],
             )
         except services.SubmissionError as error:
             form.add_error(error.field, str(error))

@@ -6,8 +6,8 @@ import pytest
 from test_leaderboard_pages import apps_benchmark, model, sampled_run, stored_run
 
 from evaluation.benchmarks import humaneval
-from evaluation.services import load_benchmark
 from leaderboard import api
+from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
 

@@ -664,9 +664,9 @@ def test_summary_per_difficulty_raw_filtered_and_with_timeouts():
     intro = summary["figures"]["introductory"]
     assert intro["problems"] == 2 and intro["samples_per_problem"] == 2
     assert intro["raw"] == {"pass@1": pytest.approx(0.25), "pass@2": pytest.approx(0.5)}
-    assert intro["raw_with_timeouts"]["pass@1"] == pytest.approx(0.5)
+    assert intro["raw+timeouts"]["pass@1"] == pytest.approx(0.5)
     assert intro["filtered"] == {"pass@1": pytest.approx(0.5), "pass@2": pytest.approx(0.5)}
-    assert intro["filtered_with_timeouts"]["pass@1"] == pytest.approx((1 + 0.5) / 2)
+    assert intro["filtered+timeouts"]["pass@1"] == pytest.approx((1 + 0.5) / 2)
     competition = summary["figures"]["competition"]
     assert competition["filtered"]["pass@1"] == pytest.approx(0.5)  # nothing kept: the raw figure
     assert "interview" not in summary["figures"]

@@ -5,9 +5,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from evaluation.models import Benchmark, Result, Run
 from evaluation.sandbox import Sandbox
-from evaluation.services import execute_samples, import_samples, pending_batches
+from leaderboard.runs.models import Benchmark, Result, Run
+from leaderboard.runs.services import execute_samples, import_samples, pending_batches
 
 pytestmark = pytest.mark.django_db
 

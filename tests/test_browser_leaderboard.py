@@ -10,9 +10,9 @@ from django.test import override_settings
 from test_leaderboard_pages import sampled_run
 
 from evaluation.benchmarks import humaneval
-from evaluation.models import Benchmark, CodeModel, Run
-from evaluation.services import create_generation_run, get_or_create_model, load_benchmark
 from leaderboard.models import Submission
+from leaderboard.runs.models import Benchmark, CodeModel, Run
+from leaderboard.runs.services import create_generation_run, get_or_create_model, load_benchmark
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

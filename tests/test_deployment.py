@@ -170,7 +170,7 @@ def test_task_logging_and_security_settings_come_from_the_environment():
     assert values["CELERY_BROKER_CONNECTION_MAX_RETRIES"] is None  # a worker waits out a broker restart
     assert values["CELERY_TASK_PUBLISH_RETRY_POLICY"]["max_retries"] > 3
     (sweep,) = values["CELERY_BEAT_SCHEDULE"].values()
-    assert sweep["task"] == "evaluation.tasks.sweep_stuck_runs" and sweep["schedule"] == 120
+    assert sweep["task"] == "leaderboard.runs.tasks.sweep_stuck_runs" and sweep["schedule"] == 120
     assert sweep["kwargs"] == {"stuck_after": 600.0} and options["visibility_timeout"] > 600
     assert values["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is False
     assert values["LOGGING"]["handlers"]["console"]["formatter"] == "json"

@@ -5,8 +5,13 @@ from conftest import wait_for
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
 from evaluation.generation import load_backend
-from evaluation.models import CodeModel, Run
-from evaluation.services import create_generation_run, generate_samples, load_benchmark, start_generation
+from leaderboard.runs.models import CodeModel, Run
+from leaderboard.runs.services import (
+    create_generation_run,
+    generate_samples,
+    load_benchmark,
+)
+from leaderboard.runs.tasks import start_generation
 
 
 @pytest.fixture(scope="module")

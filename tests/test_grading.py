@@ -10,12 +10,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from evaluation.benchmarks import humaneval
+from evaluation.benchmarks import humaneval_docstrings as prompts
 from evaluation.metrics import mean_pass_at_k
-from evaluation.models import Run, Sample
-from evaluation.services import get_or_create_model
-from grading import prompts, services
+from grading import services
 from grading.models import Claim, Grade, Item, Skip
 from grading.services import GradingError
+from leaderboard.runs.models import Run, Sample
+from leaderboard.runs.services import get_or_create_model
 
 pytestmark = pytest.mark.django_db
 

@@ -7,15 +7,15 @@ import json
 import pytest
 from django.contrib.auth.models import Group, User
 
-from evaluation.models import Result
 from evaluation.samples import SampleRecord
-from evaluation.services import (
-    create_run_from_records,
-    finish_if_complete,
-    load_benchmark,
-)
 from grading import services
 from grading.models import Grade, Item
+from leaderboard.runs.models import Result
+from leaderboard.runs.services import (
+    create_run_from_records,
+    load_benchmark,
+    update_results,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -132,10 +132,10 @@ def test_table_shows_docstring_and_code_generation_figures(client, ann, run):
     code_run = create_run_from_records(run.model, humaneval, records, temperature=0.8)
     code_run.samples.update(verdict="failed")
     code_run.samples.filter(index=0).update(verdict="passed")
-    finish_if_complete(code_run.id)
+    update_results(code_run.id)
     while (item := services.next_item(ann)) is not None:
         services.grade(ann, item.id, "correct" if item.index == 0 else "incorrect")
-    services.publish_results(run.id)
+    update_results(run.id)
     page = client.get("/grading/table/").content.decode()
     assert "Secret-Model-XYZ" in page
     assert Result.objects.get(run=run, metric="pass@1").value == pytest.approx((0.5 + 1.0) / 2)

@@ -10,9 +10,10 @@ from conftest import ROOT, wait_for
 
 from bench.reference_harness import reference_verdicts
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, humaneval
-from evaluation.models import Run
 from evaluation.samples import read_samples
-from evaluation.services import import_samples, load_benchmark, reference_run, start_execution
+from leaderboard.runs.models import Run
+from leaderboard.runs.services import import_samples, load_benchmark, reference_run
+from leaderboard.runs.tasks import start_execution
 
 CODEGEN = ROOT / "evaluation/data/samples/humaneval_codegen16b_t0.8_n100_raw.jsonl.gz"
 PER_PROBLEM = 2  # the first samples of every problem: 328 programs, a few seconds each way

@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from evaluation.benchmarks import humaneval
-from evaluation.models import Benchmark, CodeModel, Problem, Run, Sample
-from evaluation.services import load_benchmark
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Run, Sample
+from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
 

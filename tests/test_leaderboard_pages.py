@@ -12,16 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from evaluation.benchmarks import humaneval
-from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
 from evaluation.samples import SampleRecord
-from evaluation.services import (
+from leaderboard import views
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.runs.services import (
     create_generation_run,
     create_run_from_records,
-    finish_if_complete,
     get_or_create_model,
     load_benchmark,
+    update_results,
 )
-from leaderboard import views
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def sampled_run(
     run.samples.filter(verdict="").update(
         verdict=Sample.Verdict.FAILED, status="failed", detail="AssertionError"
     )
-    finish_if_complete(run.id)
+    update_results(run.id)
     run.refresh_from_db()
     return run
 

@@ -21,23 +21,23 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import path
 
-from evaluation import operations, services
-from evaluation import views as evaluation_views
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
-from evaluation.logging import JsonFormatter, run_id_from_repr
-from evaluation.models import CodeModel, Run
 from evaluation.samples import SampleRecord
 from leaderboard.celery import app
+from leaderboard.runs import operations, services
+from leaderboard.runs import views as run_views
+from leaderboard.runs.logs import JsonFormatter, run_id_from_repr
+from leaderboard.runs.models import CodeModel, Run
 from leaderboard.urls import urlpatterns as site_urlpatterns
 
 # The site's routes plus the status page, until leaderboard/urls.py routes staff/status/ itself.
-urlpatterns = [path("staff/status/", evaluation_views.status, name="status"), *site_urlpatterns]
+urlpatterns = [path("staff/status/", run_views.status, name="status"), *site_urlpatterns]
 QUEUE = f"operations-test-{os.getpid()}"
 
 
 @shared_task(name="tests.operations.probe")
 def probe(run_id: int, fail: bool = False) -> int:
-    logging.getLogger("evaluation.tasks").info("probing")
+    logging.getLogger("leaderboard.runs.tasks").info("probing")
     if fail:
         raise ValueError("the probe failed on purpose")
     return run_id
@@ -70,7 +70,7 @@ def json_lines():
 
 
 def test_json_lines_carry_the_ids_given_and_the_exception(json_lines):
-    log = logging.getLogger("evaluation.tasks")
+    log = logging.getLogger("leaderboard.runs.tasks")
     log.info("stored %d verdicts", 25, extra={"run_id": 7})
     try:
         raise RuntimeError("boom")
@@ -86,13 +86,13 @@ def test_celery_lines_get_task_and_run_ids_from_their_data(json_lines):
     """The received and succeeded lines Celery writes, in the worker's parent process too."""
     data = {
         "id": "abc",
-        "name": "evaluation.tasks.execute_batch",
+        "name": "leaderboard.runs.tasks.execute_batch",
         "args": "(12, [3, 4])",
         "return_value": "2",
     }
     logging.getLogger("celery.app.trace").info("Task %(name)s[%(id)s] succeeded", data, extra={"data": data})
     (line,) = json_lines()
-    assert line["message"] == "Task evaluation.tasks.execute_batch[abc] succeeded"
+    assert line["message"] == "Task leaderboard.runs.tasks.execute_batch[abc] succeeded"
     assert (line["task_id"], line["task"], line["run_id"], line["result"]) == ("abc", data["name"], 12, "2")
     assert [run_id_from_repr(a) for a in ("(12, [1])", "[5]", "('x',)", None, (9, [1]))] == [
         12,
@@ -110,7 +110,7 @@ def test_a_task_binds_its_ids_to_every_line_and_a_failure_is_kept_on_its_run(jso
     lines = [line for line in json_lines() if line["message"] == "probing"]
     assert lines[0]["run_id"] == run.id and lines[0]["task"] == "tests.operations.probe"
     assert lines[0]["task_id"]
-    logging.getLogger("evaluation.tasks").info("after the task")
+    logging.getLogger("leaderboard.runs.tasks").info("after the task")
     assert "task_id" not in json_lines()[-1]  # unbound once the task ended
 
     probe.apply(args=(run.id, True))
@@ -137,10 +137,15 @@ def test_runs_in_progress_and_the_sweeps_observation():
 @pytest.mark.django_db
 def test_the_sweep_sends_nothing_for_runs_that_moved_or_wait_for_people():
     run = small_run(samples_executed=2)
-    assert services.requeue_stuck_runs([(run.id, 6, 1)]) == {}  # a verdict arrived since: not stuck
-    assert services.requeue_stuck_runs([(run.id + 1000, 6, 0)]) == {}  # no such run in progress
     finished = small_run(status=Run.Status.FINISHED)
-    assert services.requeue_stuck_runs([(finished.id, 6, 0)]) == {}
+    now = {run.id: (6, 2)}
+    idle = {"generation": 0, "execution": 0}
+    assert services.stuck_runs([(run.id, 6, 1)], now, idle) == []  # a verdict arrived since: not stuck
+    assert services.stuck_runs([(run.id + 1000, 6, 0)], now, idle) == []  # no such run in progress
+    assert services.stuck_runs([(finished.id, 6, 0)], now, idle) == []
+    assert services.stuck_runs([(run.id, 6, 2)], now, {"generation": 0, "execution": 3}) == []  # queued
+    (stuck,) = services.stuck_runs([(run.id, 6, 2)], now, idle)
+    assert stuck.run.id == run.id and stuck.chunks == [] and sum(map(len, stuck.batches)) == 6
 
 
 def test_queue_lengths_count_waiting_messages_and_say_when_the_broker_is_down():

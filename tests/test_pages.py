@@ -3,13 +3,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from evaluation.benchmarks import humaneval
-from evaluation.models import Result, Run, Sample
 from evaluation.samples import SampleRecord
-from evaluation.services import (
+from leaderboard.runs.models import Result, Run, Sample
+from leaderboard.runs.services import (
     create_run_from_records,
-    finish_if_complete,
     get_or_create_model,
     load_benchmark,
+    update_results,
 )
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def finished_run(benchmark, name, passed_every, n=10):
         sample.verdict = "passed" if sample.index % passed_every == 0 else "failed"
         sample.detail = "AssertionError: <b>bold</b>" if sample.verdict == "failed" else ""
         sample.save()
-    finish_if_complete(run.id)
+    update_results(run.id)
     return run
 
 

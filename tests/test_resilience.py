@@ -27,10 +27,10 @@ from conftest import WorkerProcess, wait_for, worker_environment
 from django.db import connection
 from django.db.models import Count
 
-from evaluation import services
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
-from evaluation.models import CodeModel, Run
 from evaluation.samples import SampleRecord
+from leaderboard.runs import services
+from leaderboard.runs.models import CodeModel, Run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +39,7 @@ BOOT = """
 import json, os, sys
 from celery import signals
 from leaderboard.celery import app
-from evaluation.logging import JsonFormatter
+from leaderboard.runs.logs import JsonFormatter
 
 @signals.after_setup_logger.connect
 def json_lines(logger, **_):
@@ -198,7 +198,7 @@ def send_execution(sender: Celery, run: Run, size: int) -> int:
     """What start_execution sends, through the test's broker."""
     batches = services.pending_batches(run, size)
     for batch in batches:
-        sender.send_task("evaluation.tasks.execute_batch", args=(run.id, batch))
+        sender.send_task("leaderboard.runs.tasks.execute_batch", args=(run.id, batch))
     return len(batches)
 
 
@@ -207,7 +207,7 @@ def send_generation(sender: Celery, run: Run, chunk_size: int) -> int:
     Run.objects.filter(id=run.id).update(status=Run.Status.GENERATING)
     chunks = services.generation_chunks(run, chunk_size)
     for problem_id, indices in chunks:
-        sender.send_task("evaluation.tasks.generate_chunk", args=(run.id, problem_id, indices))
+        sender.send_task("leaderboard.runs.tasks.generate_chunk", args=(run.id, problem_id, indices))
     return len(chunks)
 
 
@@ -340,7 +340,7 @@ def test_broker_restart_mid_run_loses_no_work(start, sender, broker):
     conf = {
         "beat_schedule": {
             "sweep": {
-                "task": "evaluation.tasks.sweep_stuck_runs",
+                "task": "leaderboard.runs.tasks.sweep_stuck_runs",
                 "schedule": 1.0,
                 "kwargs": {"stuck_after": 3.0},
                 "options": {"expires": 5.0},
@@ -364,7 +364,7 @@ def test_broker_restart_mid_run_loses_no_work(start, sender, broker):
     requeued = [
         int(line["result"])
         for line in worker.lines()
-        if line.get("task") == "evaluation.tasks.requeue_if_stuck" and " succeeded" in line["message"]
+        if line.get("task") == "leaderboard.runs.tasks.requeue_if_stuck" and " succeeded" in line["message"]
     ]
     assert sum(requeued) > 0  # the sweep sent the lost batches again
 

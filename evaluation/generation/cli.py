@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from evaluation.benchmarks import CODEX_STOP_SEQUENCES
+from evaluation.benchmarks import registry
 from evaluation.generation import GenerationError, SamplingSettings, load_backend, sample_seed
 
 
@@ -29,11 +29,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="hub id, local folder, or openai:http://HOST:PORT/v1#MODEL for an OpenAI-compatible server",
     )
     parser.add_argument("--revision", default=None, help="hub revision (a commit hash pins the weights)")
-    parser.add_argument("--benchmark", default="humaneval", help="benchmark name (default: humaneval)")
-    parser.add_argument("--n", type=int, required=True, help="samples per problem")
-    parser.add_argument("--temperature", type=float, required=True, help="0 for greedy decoding")
+    parser.add_argument(
+        "--benchmark", default="humaneval", choices=registry.names(), help="default: humaneval"
+    )
+    parser.add_argument(
+        "--problems", default=None, help="problem file (default: the benchmark's shipped copy)"
+    )
+    parser.add_argument("--template", default=None, help="prompt template (default: the benchmark's own)")
+    parser.add_argument("--n", type=int, default=None, help="samples per problem (default: the benchmark's)")
+    parser.add_argument(
+        "--temperature", type=float, default=None, help="0 for greedy (default: the benchmark's)"
+    )
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus mass (default: 0.95)")
-    parser.add_argument("--max-new-tokens", type=int, default=300, help="tokens per sample (default: 300)")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=None, help="tokens per sample (default: the benchmark's)"
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first P problems")
     parser.add_argument("--out", default="-", help="output JSONL file, or - for standard output (default)")
     parser.add_argument("--batch-size", type=int, default=32, help="sequences per forward pass (default: 32)")
@@ -57,22 +67,22 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from evaluation.execution import benchmark_module
-
+    module = registry.get(args.benchmark)
+    args.n = module.SAMPLING.n if args.n is None else args.n
     if args.n < 1:
         raise ValueError("--n must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be at least 1")
     if args.batch_size < 1:
         raise ValueError("--batch-size must be at least 1")
-    module = benchmark_module(args.benchmark)
     settings = SamplingSettings(
-        temperature=args.temperature,
+        temperature=module.SAMPLING.temperatures[0] if args.temperature is None else args.temperature,
         top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        stop=getattr(module, "STOP_SEQUENCES", CODEX_STOP_SEQUENCES),
+        max_new_tokens=module.SAMPLING.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens,
+        stop=module.STOP_SEQUENCES,
     )
-    problems = module.load().problems[: args.limit]
+    template = args.template or module.DEFAULT_TEMPLATE
+    problems = module.load(args.problems).problems[: args.limit]
     backend = load_backend(args.model, **_backend_options(args))
     rows = [(problem, index) for problem in problems for index in range(args.n)]
     run_key = str(args.seed)
@@ -83,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         for start in range(0, len(rows), args.batch_size):
             chunk = rows[start : start + args.batch_size]
             completions = backend.sample_many(
-                [problem.prompt for problem, _ in chunk],
+                [module.prompt(problem, template) for problem, _ in chunk],
                 settings,
                 [sample_seed(run_key, problem.task_id, index) for problem, index in chunk],
             )

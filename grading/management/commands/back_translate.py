@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation.models import Run
+from evaluation.benchmarks import humaneval_docstrings as docstrings
 from grading import services
+from leaderboard.runs.models import Run
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         from evaluation.generation import GenerationError, load_backend
 
         try:
-            run = Run.objects.get(pk=options["run"], benchmark__name=services.DOCSTRING_BENCHMARK)
+            run = Run.objects.get(pk=options["run"], benchmark__name=docstrings.NAME)
         except Run.DoesNotExist:
             raise CommandError(f"no docstring run {options['run']}") from None
         items = list(

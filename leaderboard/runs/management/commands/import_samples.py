@@ -2,9 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation.models import Benchmark, CodeModel
 from evaluation.samples import SampleFileError
-from evaluation.services import import_samples, start_execution
+from leaderboard.runs.models import Benchmark, CodeModel
+from leaderboard.runs.services import import_samples
+from leaderboard.runs.tasks import start_execution
 
 
 class Command(BaseCommand):

@@ -2,10 +2,11 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect, render
 
-from evaluation.forms import ImportSamplesForm
-from evaluation.models import CodeModel
 from evaluation.samples import SampleFileError
-from evaluation.services import import_samples, start_execution
+from leaderboard.runs.forms import ImportSamplesForm
+from leaderboard.runs.models import CodeModel
+from leaderboard.runs.services import import_samples
+from leaderboard.runs.tasks import start_execution
 
 
 @staff_member_required
@@ -34,12 +35,12 @@ def import_samples_view(request):
             start_execution(run)
             messages.success(request, f"Imported {run.samples_total} samples; execution queued.")
             return redirect("run", run_id=run.id)
-    return render(request, "evaluation/import.html", {"form": form})
+    return render(request, "runs/import.html", {"form": form})
 
 
 @staff_member_required
 def status(request):
     """Staff's view of the machinery: queues, workers that answer, runs in progress, failures."""
-    from evaluation.operations import status_overview
+    from leaderboard.runs.operations import status_overview
 
-    return render(request, "evaluation/status.html", status_overview())
+    return render(request, "runs/status.html", status_overview())

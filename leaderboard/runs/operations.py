@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db.models import Count
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from evaluation.logging import run_id_from_repr, run_id_of
-from evaluation.models import Run
+from leaderboard.runs.logs import run_id_from_repr, run_id_of
+from leaderboard.runs.models import Run
 
 QUEUES = ("generation", "execution")
 IN_PROGRESS = (Run.Status.PENDING, Run.Status.GENERATING, Run.Status.EXECUTING)
@@ -20,9 +20,10 @@ SWEPT = (Run.Status.GENERATING, Run.Status.EXECUTING)
 
 
 def _app():
-    from leaderboard.celery import app
+    """The project's Celery app (leaderboard.celery), without importing the layer above."""
+    from celery import current_app
 
-    return app
+    return current_app._get_current_object()
 
 
 def queue_lengths(queues: tuple[str, ...] = QUEUES, timeout: float = 2.0, app=None) -> dict[str, int | None]:

@@ -78,6 +78,7 @@ class Run(models.Model):
         PENDING = "pending", "Pending"
         GENERATING = "generating", "Generating"
         EXECUTING = "executing", "Executing"
+        GRADING = "grading", "Grading"
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -98,7 +99,9 @@ class Run(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     samples_total = models.PositiveIntegerField(default=0)
     samples_executed = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why a task failed, with hosts and exceptions: staff only")
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it failed or was cancelled: public")
+    requeues = models.PositiveIntegerField(default=0, help_text="Resends by the sweep after a task failure")
     environment = models.JSONField(default=dict, blank=True, help_text="Software and hardware it ran on")
     note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,6 @@
 from django import forms
 
-from evaluation.models import Benchmark
+from leaderboard.runs.models import Benchmark
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from evaluation import benchmarks as core
-from evaluation.execution import SampleResult, benchmark_module, evaluate
-from evaluation.metrics import DEFAULT_KS, bootstrap_interval, mean_pass_at_k
-from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from evaluation.benchmarks import registry
+from evaluation.benchmarks.contract import Contract, JudgedSample, Judging
+from evaluation.execution import SampleResult
 from evaluation.samples import SampleRecord, parse_samples
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+
+log = logging.getLogger(__name__)
+
+
+def benchmark_of(run: Run) -> Contract:
+    """The registered benchmark a run's stored benchmark version belongs to."""
+    return registry.get(run.benchmark.name)
 
 
 @transaction.atomic
@@ -174,107 +184,56 @@ def record_results(run_id: int, results: Iterable[tuple[int, SampleResult]]) -> 
     return written
 
 
-def finish_if_complete(run_id: int) -> bool:
-    """When every sample has its verdict, compute and store the run's results, once."""
+def update_results(run_id: int) -> bool:
+    """Store the run's figures from its judged samples; returns True when this call finished the run.
+
+    An executed run publishes once, when its last verdict lands. A graded run publishes as its
+    grades settle (a provisional table, marked as such by its coverage) and finishes with its last
+    settled item; a later adjudication publishes again."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(id=run_id)
-        if (
-            run.status in (Run.Status.FINISHED, Run.Status.CANCELLED, Run.Status.FAILED)
-            or run.samples.count() < run.samples_total
-            or run.samples.filter(verdict="").exists()
+        run = Run.objects.select_for_update().select_related("benchmark").get(id=run_id)
+        graded = benchmark_of(run).JUDGING == Judging.GRADED
+        if run.status in (Run.Status.CANCELLED, Run.Status.FAILED) or (
+            run.status == Run.Status.FINISHED and not graded
         ):
             return False
+        stored = run.samples.count()
+        judged = run.samples.exclude(verdict="").count()
+        complete = stored >= run.samples_total and judged == stored
+        if not (complete or graded):
+            return False
         compute_results(run)
-        run.samples_executed = run.samples.exclude(verdict="").count()
-        run.status = Run.Status.FINISHED
-        run.finished_at = timezone.now()
+        run.samples_executed = judged
+        finished_now = complete and run.status != Run.Status.FINISHED
+        if finished_now:
+            run.status = Run.Status.FINISHED
+            run.finished_at = timezone.now()
         run.save(update_fields=["samples_executed", "status", "finished_at"])
-    return True
+    return finished_now
 
 
-APPS_VARIANTS = {
-    "raw": "raw",
-    "filtered": "filtered",
-    "raw_with_timeouts": "raw+timeouts",
-    "filtered_with_timeouts": "filtered+timeouts",
-}
-
-
-def compute_results(run: Run, ks: tuple[int, ...] = DEFAULT_KS) -> None:
-    """pass@k for each k within the smallest n, with a 95% bootstrap interval over problems."""
-    if run.benchmark.name == "apps":
-        compute_apps_results(run)
-        return
-    per_task = [
-        (row["n"], row["c"])
-        for row in run.samples.exclude(verdict="")
-        .values("problem")
-        .annotate(n=Count("id"), c=Count("id", filter=Q(verdict=Sample.Verdict.PASSED)))
-    ]
-    run.results.all().delete()
-    if not per_task:
-        return
-    smallest_n = min(n for n, _ in per_task)
-    for k in ks:
-        if k > smallest_n:
-            continue
-        low, high = bootstrap_interval(per_task, k)
-        Result.objects.create(
-            run=run,
-            metric=f"pass@{k}",
-            value=mean_pass_at_k(per_task, k),
-            ci_low=low,
-            ci_high=high,
-        )
-    store_ranking(run)
-
-
-def compute_apps_results(run: Run) -> None:
-    """Table 2's figures: raw and filtered pass@k per difficulty, each also counting timeouts."""
-    from evaluation.benchmarks import apps
-
-    rows = [
-        {"task_id": task_id, "verdict": verdict, **extra}
-        for task_id, verdict, extra in run.samples.exclude(verdict="").values_list(
-            "problem__task_id", "verdict", "extra"
+def compute_results(run: Run) -> None:
+    """Replace the run's stored figures by those its benchmark computes from the judged samples."""
+    samples = [
+        JudgedSample(task_id, verdict, extra, mean, total)
+        for task_id, verdict, extra, mean, total in run.samples.exclude(verdict="").values_list(
+            "problem__task_id", "verdict", "extra", "mean_logprob", "sum_logprob"
         )
     ]
     run.results.all().delete()
-    figures = apps.summarize(rows)["figures"]
-    Result.objects.bulk_create(
-        Result(
-            run=run,
-            metric=metric,
-            subset="all" if group == "overall" else group,
-            variant=APPS_VARIANTS[variant],
-            value=value,
-        )
-        for group, values in figures.items()
-        for variant in APPS_VARIANTS
-        for metric, value in values[variant].items()
-    )
-
-
-def store_ranking(run: Run) -> None:
-    """Figure 7's curves for a run whose samples carry log-probabilities (generated, not imported)."""
-    from evaluation.generation.ranking import ScoredSample, ranking_curves
-
-    per_problem: dict[int, list[ScoredSample]] = {}
-    rows = run.samples.exclude(verdict="").filter(mean_logprob__isnull=False, sum_logprob__isnull=False)
-    for problem_id, verdict, mean, total in rows.values_list(
-        "problem_id", "verdict", "mean_logprob", "sum_logprob"
-    ):
-        per_problem.setdefault(problem_id, []).append(
-            ScoredSample(verdict == Sample.Verdict.PASSED, mean, total)
-        )
-    if not per_problem or len(per_problem) < run.benchmark.problems.count():
+    if not samples:
         return
     Result.objects.bulk_create(
         Result(
-            run=run, metric=f"k={point.k}", variant=f"ranking:{heuristic}", value=getattr(point, heuristic)
+            run=run,
+            metric=figure.metric,
+            subset=figure.subset,
+            variant=figure.variant,
+            value=figure.value,
+            ci_low=figure.ci_low,
+            ci_high=figure.ci_high,
         )
-        for point in ranking_curves(list(per_problem.values()))
-        for heuristic in ("random", "mean_logprob", "sum_logprob", "oracle")
+        for figure in benchmark_of(run).figures(samples)
     )
 
 
@@ -287,34 +246,23 @@ def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_e
         Sample.objects.filter(id__in=sample_ids, run_id=run_id, verdict="").select_related("problem")
     )
     if not samples:
-        finish_if_complete(run_id)
+        update_results(run_id)
         return 0
     problems = {s.problem.task_id: core_problem(s.problem) for s in samples}
     ids = {(s.problem.task_id, s.index): s.id for s in samples}
-    module = benchmark_module(run.benchmark.name)
     pending: list[tuple[int, SampleResult]] = []
     written = 0
     work = [(s.problem.task_id, s.index, s.completion) for s in samples]
-    for result in evaluate(module, problems, work, sandbox, run.timeout, run.prompt_template or None):
+    for result in benchmark_of(run).evaluate(
+        problems, work, sandbox, run.timeout, run.prompt_template or None
+    ):
         pending.append((ids[result.task_id, result.sample], result))
         if len(pending) >= flush_every:
             written += record_results(run_id, pending)
             pending = []
     written += record_results(run_id, pending)
-    finish_if_complete(run_id)
+    update_results(run_id)
     return written
-
-
-def start_execution(run: Run) -> int:
-    """Queue every pending sample of a run on the execution queue, once the run is committed."""
-    from evaluation.tasks import execute_batch
-
-    batches = pending_batches(run)
-    for batch in batches:
-        transaction.on_commit(lambda batch=batch: execute_batch.delay(run.id, batch))
-    if not batches:
-        transaction.on_commit(lambda: finish_if_complete(run.id))
-    return len(batches)
 
 
 @transaction.atomic
@@ -340,9 +288,7 @@ def create_generation_run(
         n=n,
         max_new_tokens=max_new_tokens,
         stop_sequences=list(
-            getattr(benchmark_module(benchmark.name), "STOP_SEQUENCES", core.CODEX_STOP_SEQUENCES)
-            if stop_sequences is None
-            else stop_sequences
+            registry.get(benchmark.name).STOP_SEQUENCES if stop_sequences is None else stop_sequences
         ),
         prompt_template=prompt_template,
         seed=seed,
@@ -366,20 +312,13 @@ def generation_chunks(run: Run, chunk_size: int | None = None) -> list[tuple[int
     return chunks
 
 
-def start_generation(run: Run) -> int:
-    """Queue every missing (problem, sample indices) chunk of a run on the generation queue."""
-    from evaluation.tasks import generate_chunk
-
-    chunks = generation_chunks(run)
+def mark_generating(run: Run) -> None:
     Run.objects.filter(id=run.id).update(status=Run.Status.GENERATING)
-    for problem_id, indices in chunks:
-        transaction.on_commit(lambda p=problem_id, i=indices: generate_chunk.delay(run.id, p, i))
-    return len(chunks)
 
 
 def is_executed(run: Run) -> bool:
     """Whether the run's samples are judged by tests (HumanEval, APPS) rather than by people."""
-    return getattr(benchmark_module(run.benchmark.name), "EXECUTED", True)
+    return benchmark_of(run).JUDGING == Judging.EXECUTED
 
 
 def backend_spec(model: CodeModel) -> str:
@@ -410,8 +349,7 @@ def generate_samples(run_id: int, problem_id: int, indices: list[int], backend: 
             max_new_tokens=run.max_new_tokens or 300,
             stop=tuple(run.stop_sequences),
         )
-        module = benchmark_module(run.benchmark.name)
-        prompt = module.prompt(core_problem(problem), run.prompt_template)
+        prompt = benchmark_of(run).prompt(core_problem(problem), run.prompt_template)
         seeds = [sample_seed(str(run.seed), problem.task_id, index) for index in missing]
         completions = backend.sample(prompt, sampling, seeds)
         Sample.objects.bulk_create(
@@ -433,7 +371,8 @@ def generate_samples(run_id: int, problem_id: int, indices: list[int], backend: 
         run.samples.filter(problem=problem, index__in=indices, verdict="").values_list("id", flat=True)
     )
     if run.samples.count() >= run.samples_total:
-        Run.objects.filter(id=run_id, status=Run.Status.GENERATING).update(status=Run.Status.EXECUTING)
+        judging = Run.Status.EXECUTING if is_executed(run) else Run.Status.GRADING
+        Run.objects.filter(id=run_id, status=Run.Status.GENERATING).update(status=judging)
     return new_ids
 
 
@@ -449,43 +388,83 @@ def core_problem(problem: Problem) -> core.Problem:
 
 
 def record_task_failure(run_id: int, reason: str) -> None:
-    """Keep why a task of a run gave up, for the status page; the run keeps its state for the sweep."""
+    """Keep why a task of a run gave up, for staff; the run keeps its state for the sweep."""
     Run.objects.filter(id=run_id).update(error=reason[:5000])
 
 
-def requeue_stuck_runs(observed: Iterable[Iterable[int]]) -> dict[int, int]:
-    """Send again the missing work of runs whose (samples, verdicts) are still as `observed` earlier.
+STOPPED = (Run.Status.FAILED, Run.Status.CANCELLED)
+
+
+@transaction.atomic
+def stop_run(run_id: int, *, status: Run.Status, reason: str) -> bool:
+    """Fail or cancel a run that is not over, with a reason shown on its pages; its queued work is skipped.
+
+    Returns False for a run already finished, failed or cancelled (nothing changes)."""
+    if status not in STOPPED:
+        raise ValueError(f"a run is stopped as failed or cancelled, not {status}")
+    run = Run.objects.select_for_update().get(id=run_id)
+    if run.status in (Run.Status.FINISHED, *STOPPED):
+        return False
+    run.status = status
+    run.reason = reason.strip()[:500]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "reason", "finished_at"])
+    return True
+
+
+@transaction.atomic
+def give_up_if_failing(run: Run, *, attempts: int) -> bool:
+    """Count one more resend of a run whose tasks failed; after `attempts` of them, fail it instead.
+
+    A run without a recorded failure lost its messages (a broker restart): it is always resent."""
+    locked = Run.objects.select_for_update().get(id=run.id)
+    if not locked.error:
+        return False
+    if locked.requeues < attempts:
+        Run.objects.filter(id=run.id).update(requeues=F("requeues") + 1)
+        return False
+    return stop_run(
+        run.id,
+        status=Run.Status.FAILED,
+        reason=f"Its tasks kept failing after {attempts} attempts; staff can see why on the status page.",
+    )
+
+
+@dataclass(frozen=True)
+class MissingWork:
+    """What a stuck run still needs sent: generation chunks, execution batches, or only its closing."""
+
+    run: Run
+    chunks: list[tuple[int, list[int]]]
+    batches: list[list[int]]
+
+
+def stuck_runs(
+    observed: Iterable[Iterable[int]],
+    now: dict[int, tuple[int, int]],
+    waiting: dict[str, int | None],
+) -> list[MissingWork]:
+    """The runs whose (samples, verdicts) are still as `observed` earlier, and the work they miss.
 
     Messages can be lost: a broker restarted without persistence, a publish that failed while it
     was down, a task that gave up. A run is stuck when it has made no progress since it was
     observed and the queues its work goes to are empty; while they hold messages its own may
-    still be among them, waiting their turn. Safe beside live workers: every task is idempotent
-    (chunks are seeded and unique per index, a verdict is written only where none is stored), so
-    a message sent twice costs time, never a second sample or verdict.
-    Returns {run id: messages sent} for the runs whose work was sent again.
+    still be among them, waiting their turn. `now` is each active run's progress, `waiting` each
+    queue's length (None: the broker did not answer). A run whose missing work cannot be computed
+    is logged and passed over, so that one broken run never stops the sweep of the others.
     """
-    from evaluation.operations import active_run_progress, queue_lengths
-    from evaluation.tasks import execute_batch, generate_chunk
-
-    now = {run_id: (generated, executed) for run_id, generated, executed in active_run_progress()}
     stuck = [run_id for run_id, generated, executed in observed if now.get(run_id) == (generated, executed)]
-    if not stuck:
-        return {}
-    waiting = queue_lengths()
-    sent: dict[int, int] = {}
-    for run in Run.objects.filter(id__in=stuck).select_related("benchmark"):
-        by_tests = is_executed(run)  # docstring runs wait for people once generated, not for a queue
-        chunks = generation_chunks(run) if now[run.id][0] < run.samples_total else []
-        queues = [queue for queue, used in (("generation", chunks), ("execution", by_tests)) if used]
-        if any(waiting[queue] != 0 for queue in queues):  # None: the broker did not answer
+    found = []
+    for run in Run.objects.filter(id__in=stuck).select_related("benchmark").order_by("id"):
+        try:
+            by_tests = is_executed(run)  # graded runs wait for people once generated, not for a queue
+            chunks = generation_chunks(run) if now[run.id][0] < run.samples_total else []
+            queues = [queue for queue, used in (("generation", chunks), ("execution", by_tests)) if used]
+            if any(waiting.get(queue) != 0 for queue in queues):
+                continue
+            batches = pending_batches(run) if by_tests else []
+        except Exception:  # noqa: BLE001 - one broken run must not stop the sweep
+            log.exception("the sweep could not examine run %s", run.id, extra={"run_id": run.id})
             continue
-        batches = pending_batches(run) if by_tests else []
-        for problem_id, indices in chunks:
-            generate_chunk.delay(run.id, problem_id, indices)
-        for batch in batches:
-            execute_batch.delay(run.id, batch)
-        if by_tests and not chunks and not batches:
-            finish_if_complete(run.id)
-        if chunks or batches:
-            sent[run.id] = len(chunks) + len(batches)
-    return sent
+        found.append(MissingWork(run, chunks, batches))
+    return found

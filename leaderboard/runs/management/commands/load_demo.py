@@ -1,19 +1,16 @@
-from pathlib import Path
-
 from django.core.management.base import BaseCommand
 
 from evaluation.benchmarks import humaneval
-from evaluation.models import CodeModel, Run
-from evaluation.services import (
+from evaluation.samples import SHIPPED
+from leaderboard.runs.models import CodeModel, Run
+from leaderboard.runs.services import (
     import_samples,
     load_benchmark,
     reference_run,
-    start_execution,
 )
+from leaderboard.runs.tasks import start_execution
 
-SHIPPED = (
-    Path(__file__).resolve().parents[2] / "data" / "samples" / "humaneval_codegen16b_t0.8_n100_raw.jsonl.gz"
-)
+CODEGEN = SHIPPED / "humaneval_codegen16b_t0.8_n100_raw.jsonl.gz"
 
 
 class Command(BaseCommand):
@@ -29,7 +26,7 @@ class Command(BaseCommand):
                 import_samples(
                     "CodeGen-Mono-16B",
                     benchmark,
-                    SHIPPED.read_bytes(),
+                    CODEGEN.read_bytes(),
                     model_fields={
                         "family": "CodeGen",
                         "parameters": 16_000_000_000,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from evaluation.benchmarks import apps
-from evaluation.services import load_benchmark
+from leaderboard.runs.services import load_benchmark
 
 
 class Command(BaseCommand):

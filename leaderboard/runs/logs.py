@@ -3,9 +3,8 @@
 `JsonFormatter` is the formatter of settings.LOGGING when LOG_FORMAT=json. The Celery signal
 handlers below bind the id and name of the task a worker process is running, its run's id and the
 worker's name to every line logged meanwhile (Celery's own "succeeded" and "failed" lines too),
-so one `grep '"run_id": 12'` over all machines' logs tells a run's story. They also note a failed
-task's reason on its run for the staff status page: the run keeps its state, since the periodic
-sweep sends its missing work again.
+so one `grep '"run_id": 12'` over all machines' logs tells a run's story. Logging only formats
+and routes records: it writes nothing to the database.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from celery import signals
-
-logger = logging.getLogger("evaluation.tasks")
 
 _task: ContextVar[dict | None] = ContextVar("structured_log_task", default=None)
 _worker: dict[str, str] = {}
@@ -101,21 +98,3 @@ def bind_task(task_id: str, task, args=None, kwargs=None, **_: object) -> None:
 @signals.task_postrun.connect
 def unbind_task(**_: object) -> None:
     _task.set(None)
-
-
-@signals.task_failure.connect
-def note_failure(
-    sender=None, task_id: str = "", exception: BaseException | None = None, args=None, kwargs=None, **_
-):
-    """A task that gave up (retries spent, or an error no retry helps) leaves its reason on its run."""
-    run_id = run_id_of(args, kwargs)
-    if run_id is None or sender is None:
-        return
-    from evaluation import services
-
-    worker = getattr(sender.request, "hostname", None) or _worker.get("worker", "a worker")
-    reason = f"{sender.name.rsplit('.', 1)[-1]} failed on {worker}: {type(exception).__name__}: {exception}"
-    try:
-        services.record_task_failure(run_id, reason)
-    except Exception:  # the database may be what failed; the log line below still tells
-        logger.exception("could not record the failure on run %s", run_id, extra={"run_id": run_id})

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from evaluation.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
 
 
 @admin.register(Benchmark)

@@ -1,0 +1,151 @@
+"""Celery tasks, and the only code that puts messages on the queues.
+
+Tasks are thin: each calls a service with this worker process's sandbox or model. The `start_*`
+functions queue a run's work once the transaction that made it commits; the sweep sends again
+the work of runs that stopped making progress.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+
+from celery import shared_task, signals
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+
+from leaderboard.runs import services
+from leaderboard.runs.logs import run_id_of
+from leaderboard.runs.models import Run
+from leaderboard.runs.signals import samples_generated
+
+log = logging.getLogger(__name__)
+RETRIED = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "max_retries": 8,
+}
+
+_sandbox = None
+
+
+def worker_sandbox():
+    """One sandbox per worker process, started on first use: its warm parents are reused by every task."""
+    global _sandbox
+    if _sandbox is None:
+        from evaluation.sandbox import Sandbox
+
+        _sandbox = Sandbox(workers=settings.EXECUTION_WORKERS)
+        _sandbox.__enter__()
+        atexit.register(_sandbox.__exit__, None, None, None)
+    return _sandbox
+
+
+@shared_task(**RETRIED)
+def execute_batch(run_id: int, sample_ids: list[int]) -> int:
+    return services.execute_samples(run_id, sample_ids, worker_sandbox())
+
+
+@shared_task(**RETRIED)
+def generate_chunk(run_id: int, problem_id: int, indices: list[int]) -> int:
+    """Sample one chunk, then send what it wrote on at once: to the execution queue, or to people."""
+    run = Run.objects.select_related("model", "benchmark").get(id=run_id)
+    sample_ids = services.generate_samples(run_id, problem_id, indices, worker_backend(run))
+    if sample_ids and services.is_executed(run):
+        execute_batch.delay(run_id, sample_ids)
+    elif sample_ids:
+        samples_generated.send(sender=Run, run=run, sample_ids=sample_ids)
+    return len(sample_ids)
+
+
+_backends: dict[tuple[str, str, str], object] = {}
+
+
+def worker_backend(run: Run):
+    """One loaded model per worker process: a GPU worker keeps its weights between chunks."""
+    from evaluation.generation import load_backend
+
+    spec = services.backend_spec(run.model)
+    key = (spec, run.model.revision, run.precision)
+    if key not in _backends:
+        _backends.clear()
+        options = {}
+        if not spec.startswith("openai:"):
+            options = {"revision": run.model.revision or None, "dtype": run.precision}
+        _backends[key] = load_backend(spec, **options)
+    return _backends[key]
+
+
+def start_execution(run: Run) -> int:
+    """Queue every pending sample of a run on the execution queue, once the run is committed."""
+    batches = services.pending_batches(run)
+    for batch in batches:
+        transaction.on_commit(lambda batch=batch: execute_batch.delay(run.id, batch))
+    if not batches:
+        transaction.on_commit(lambda: services.update_results(run.id))
+    return len(batches)
+
+
+def start_generation(run: Run) -> int:
+    """Queue every missing (problem, sample indices) chunk of a run on the generation queue."""
+    chunks = services.generation_chunks(run)
+    services.mark_generating(run)
+    for problem_id, indices in chunks:
+        transaction.on_commit(lambda p=problem_id, i=indices: generate_chunk.delay(run.id, p, i))
+    return len(chunks)
+
+
+@shared_task(**RETRIED)
+def sweep_stuck_runs(stuck_after: float = 900.0) -> int:
+    """Periodic (beat): note where each active run stands, and look again after `stuck_after` seconds.
+
+    The observation travels in the delayed message, so the sweep keeps no state of its own and
+    any worker may run either half."""
+    from leaderboard.runs.operations import active_run_progress
+
+    observed = active_run_progress()
+    if observed:
+        requeue_if_stuck.apply_async((observed,), countdown=stuck_after)
+    return len(observed)
+
+
+@shared_task(**RETRIED)
+def requeue_if_stuck(observed: list[list[int]]) -> int:
+    """Send again the missing work of the runs without progress since `observed` (see services.stuck_runs).
+
+    Safe beside live workers: every task is idempotent (chunks are seeded and unique per index, a
+    verdict is written only where none is stored), so a message sent twice costs time, never a
+    second sample or verdict. A run whose tasks failed and that was already sent again
+    `settings.SWEEP_ATTEMPTS` times is failed with its recorded reason instead."""
+    from leaderboard.runs.operations import active_run_progress, queue_lengths
+
+    now = {run_id: (generated, executed) for run_id, generated, executed in active_run_progress()}
+    sent = 0
+    for work in services.stuck_runs(observed, now, queue_lengths()):
+        run = work.run
+        if not (work.chunks or work.batches):
+            services.update_results(run.id)
+            continue
+        if services.give_up_if_failing(run, attempts=settings.SWEEP_ATTEMPTS):
+            continue
+        for problem_id, indices in work.chunks:
+            generate_chunk.delay(run.id, problem_id, indices)
+        for batch in work.batches:
+            execute_batch.delay(run.id, batch)
+        sent += len(work.chunks) + len(work.batches)
+    return sent
+
+
+@signals.task_failure.connect
+def note_failure(sender=None, exception: BaseException | None = None, args=None, kwargs=None, **_):
+    """A task that gave up (retries spent, or an error no retry helps) leaves its reason on its run."""
+    run_id = run_id_of(args, kwargs)
+    if run_id is None or sender is None:
+        return
+    worker = getattr(sender.request, "hostname", None) or "a worker"
+    reason = f"{sender.name.rsplit('.', 1)[-1]} failed on {worker}: {type(exception).__name__}: {exception}"
+    try:
+        services.record_task_failure(run_id, reason)
+    except Exception:  # the database may be what failed; the log line below still tells
+        log.exception("could not record the failure on run %s", run_id, extra={"run_id": run_id})
