@@ -8,6 +8,8 @@ class Benchmark(models.Model):
 
     name = models.CharField(max_length=50)
     content_hash = models.CharField(max_length=64)
+    split = models.CharField(max_length=20, blank=True, help_text="e.g. train, where not the test split")
+    source = models.CharField(max_length=300, blank=True, help_text="Where the problems come from")
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,6 +64,11 @@ class CodeModel(models.Model):
     local_path = models.CharField(max_length=500, blank=True)
     open_weights = models.BooleanField(default=True)
     released = models.DateField(null=True, blank=True)
+    method = models.CharField(
+        max_length=100, blank=True, help_text="Prompting method, e.g. Direct or MapCoder"
+    )
+    samples_source = models.CharField(max_length=300, blank=True, help_text="Where shipped samples come from")
+    licence = models.CharField(max_length=100, blank=True, help_text="Licence of the shipped samples")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
