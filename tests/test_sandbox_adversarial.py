@@ -80,19 +80,36 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
         os.environ.update(saved)
 
 
-def humaneval_job(completion: str, after: str = "") -> Job:
+def humaneval_job(completion: str, after: str = "", timeout: float = TIMEOUT) -> Job:
     """A HumanEval/0 sample: the completion, then top-level code the model appended."""
     return Job(
         program=PROBLEM.prompt + completion + textwrap.dedent(after),
         test=PROBLEM.test,
         entry_point=PROBLEM.entry_point,
         prompt=PROBLEM.prompt,
-        timeout=TIMEOUT,
+        timeout=timeout,
     )
 
 
-def script(source: str, stdin: str = "") -> Job:
-    return Job(program=textwrap.dedent(source), stdin=stdin, timeout=TIMEOUT)
+def script(source: str, stdin: str = "", timeout: float = TIMEOUT) -> Job:
+    return Job(program=textwrap.dedent(source), stdin=stdin, timeout=timeout)
+
+
+def both_modes(
+    cases: dict[str, str], before: str, after: str = "", timeout: float = TIMEOUT, at_import: bool = False
+) -> dict[str, Job]:
+    """Each case (a function body) in HumanEval's mode, in the candidate before its correct body (or,
+    `at_import`, at the top level of the program), and in script mode, in the main function of a
+    program that reads two numbers (its input: "1 2"), between `before` and `after`."""
+    jobs = {}
+    for name, body in cases.items():
+        if at_import:
+            jobs[f"{name}, HumanEval"] = humaneval_job(CORRECT, textwrap.dedent(body), timeout=timeout)
+        else:
+            jobs[f"{name}, HumanEval"] = humaneval_job(body + CORRECT, timeout=timeout)
+        program = "def main():\n" + before + body + after + "\n\nmain()\n"
+        jobs[f"{name}, script"] = Job(program=program, stdin="1 2\n", timeout=timeout)
+    return jobs
 
 
 def sample_processes(box: Sandbox) -> list[int]:
@@ -217,17 +234,70 @@ def test_time_limit_is_enforced_from_outside(host, job):
 
 
 # --- resources -------------------------------------------------------------------------------------
-def test_memory_bomb_is_killed_as_out_of_memory(host):
-    outcome = judge(host, humaneval_job(CORRECT, "data = bytearray(2 * 2 ** 30)\n"))
-    assert (outcome.status, outcome.verdict) == ("oom", "failed")
-    assert "out of memory" in outcome.detail
+OOM_TIMEOUT = 10.0  # far above what any of these needs to reach 512 MiB: they must end well before it
+MEMORY_HOGS = both_modes(
+    {
+        "one huge bytearray": "    data = bytearray(10 ** 12)\n",
+        "one huge list": "    data = [0] * 10 ** 10\n",
+        "one allocation of 4x the limit": "    data = bytearray(2 * 2 ** 30)\n",
+        "one allocation just over the limit": "    data = bytearray(600 * 2 ** 20)\n",
+        "a growing list": "    data = []\n    while True:\n        data.append([0] * 4096)\n",
+        "a growing str": "    text = ''\n    while True:\n        text += 'x' * 65536\n",
+        "a growing bytearray": "    data = bytearray()\n    while True:\n        data += b'x' * 65536\n",
+        "growth in a thread": (
+            "    import threading\n"
+            "    def grow():\n"
+            "        chunks = []\n"
+            "        while True:\n"
+            "            chunks.append(bytearray(2 ** 20))\n"
+            "    worker = threading.Thread(target=grow)\n"
+            "    worker.start()\n"
+            "    worker.join()\n"
+        ),
+        # The OOM killer takes the child; the parent goes on to a correct answer.
+        "growth in a child process": (
+            "    import os\n"
+            "    child = os.fork()\n"
+            "    if child == 0:\n"
+            "        chunks = []\n"
+            "        while True:\n"
+            "            chunks.append(bytearray(2 ** 20))\n"
+            "    os.waitpid(child, 0)\n"
+        ),
+    },
+    before="    total = sum(map(int, input().split()))\n",
+    after="    print(total)\n",
+    timeout=OOM_TIMEOUT,
+)
+# A pool whose worker the OOM killer took waits for it for ever: only the memory cgroup's event ends it.
+MEMORY_HOGS["growth in a pool worker, script"] = script(
+    """
+    from multiprocessing import Pool
+    def grow(_):
+        chunks = []
+        while True:
+            chunks.append(bytearray(2 ** 20))
+    if __name__ == '__main__':
+        with Pool(1) as pool:
+            pool.map(grow, [0])
+    """,
+    timeout=OOM_TIMEOUT,
+)
 
 
-def test_growing_memory_is_killed_as_out_of_memory(host):
-    outcome = judge(
-        host, humaneval_job("    chunks = []\n    while True:\n        chunks.append(bytearray(2 ** 20))\n")
+@pytest.mark.parametrize("job", MEMORY_HOGS.values(), ids=MEMORY_HOGS.keys())
+def test_running_out_of_memory_fails_at_once(host, job):
+    outcome = judge(host, job)
+    assert (outcome.status, outcome.verdict) == ("oom", "failed"), outcome.detail
+    assert outcome.detail.startswith("out of memory (limit 512 MiB)")
+    assert outcome.wall_time < OOM_TIMEOUT / 2, "reported only when its time ran out"
+
+
+def test_a_memory_error_the_program_catches_is_its_own_business(host):
+    job = humaneval_job(
+        "    try:\n        bytearray(10 ** 12)\n    except MemoryError:\n        pass\n" + CORRECT
     )
-    assert outcome.status == "oom"
+    assert judge(host, job).status == "passed"
 
 
 def test_huge_output_is_bounded(host):
@@ -450,21 +520,68 @@ def test_early_exits_never_pass(host, job):
     assert outcome.verdict == "failed"
 
 
-def test_closing_standard_streams_and_the_channel(host):
-    streams = judge(
-        host,
-        humaneval_job(WRONG, "import os, sys\nsys.stdout.close()\nfor fd in (0, 1, 2):\n    os.close(fd)\n"),
-    )
-    assert streams.status == "failed"
-    channel = judge(
-        host,
-        humaneval_job(
-            CORRECT,
-            "import os\nfor fd in range(3, 64):\n"
-            "    try:\n        os.close(fd)\n    except OSError:\n        pass\n",
+# Correct programs that close what was theirs to close: they pass (the channel to the sandbox is none
+# of their standard streams). In script mode the sum is printed, and flushed, before.
+CLOSED_STREAMS = both_modes(
+    {
+        "os.close(0)": "    import os\n    os.close(0)\n",
+        "os.close(1)": "    import os\n    os.close(1)\n",
+        "os.close(2)": "    import os\n    os.close(2)\n",
+        "sys.stdout.close()": "    import sys\n    sys.stdout.close()\n",
+        "0, 1 and 2 closed": "    import os\n    for fd in (0, 1, 2):\n        os.close(fd)\n",
+        "3 to 63 closed": (
+            "    import os\n"
+            "    for fd in range(3, 64):\n"
+            "        try:\n"
+            "            os.close(fd)\n"
+            "        except OSError:\n"
+            "            pass\n"
         ),
-    )
-    assert channel.status == "failed"
+    },
+    before="    print(sum(map(int, input().split())), flush=True)\n",
+    at_import=True,
+)
+
+
+@pytest.mark.parametrize("job", CLOSED_STREAMS.values(), ids=CLOSED_STREAMS.keys())
+def test_closing_its_standard_streams_is_the_program_own_business(host, job):
+    outcome = judge(host, job)
+    assert outcome.status == "passed", outcome.detail
+    assert outcome.stdout == ("3\n" if job.stdin is not None else "")
+
+
+def test_printing_after_closing_standard_streams(host):
+    """In HumanEval's mode output is not the result: what the program writes to a stream it closed is
+    lost (the reference swallows all of it). In script mode it is the result, and the program fails
+    as under `python program.py` (an error from print, or exit status 120 when flushing at exit)."""
+    writer = "    import sys\n    print('x' * 100000)\n    print('y' * 100000, file=sys.stderr)\n"
+    closed = judge(host, humaneval_job(writer + CORRECT, "import os\nos.close(1)\nos.close(2)\n"))
+    assert closed.status == "passed", closed.detail
+    for source in ("import os\nos.close(1)\nprint('x')\n", "import os\nos.close(1)\nprint('x' * 100000)\n"):
+        outcome = judge(host, script(source))
+        assert outcome.status == "failed" and "Bad file descriptor" in outcome.detail, outcome.detail
+
+
+CLOSE_EVERYTHING = "import os\nos.closerange(0, 65536)\n"
+UNREPORTED = {
+    "correct, then everything closed": humaneval_job(CORRECT, CLOSE_EVERYTHING),
+    "wrong, then everything closed": humaneval_job(WRONG, CLOSE_EVERYTHING),
+    "everything closed in the candidate": humaneval_job(
+        "    import os\n    os.closerange(0, 65536)\n" + CORRECT
+    ),
+    "script that closes everything": script(CLOSE_EVERYTHING),
+    "script that closes everything, then raises": script(CLOSE_EVERYTHING + "raise ValueError\n"),
+    "script that closes everything, then exits 1": script(CLOSE_EVERYTHING + "raise SystemExit(1)\n"),
+    "script that finds the channel and closes it, then raises": script(
+        "import os\nos.close(max(map(int, os.listdir('/proc/self/fd'))))\nraise ValueError\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("job", UNREPORTED.values(), ids=UNREPORTED.keys())
+def test_closing_the_channel_never_passes(host, job):
+    outcome = judge(host, job)
+    assert (outcome.status, outcome.verdict) == ("failed", "failed"), outcome.detail
 
 
 def test_deep_recursion_through_c_crashes(host):
@@ -538,8 +655,9 @@ def test_printing_a_result_and_writing_a_fake_record(host):
             import os, struct
             print('passed')
             print('{"status": "passed"}')
+            channel = max(map(int, os.listdir('/proc/self/fd')))
             for message in (b'S', b'Y', b'P', b'R' + b'true'):
-                os.write(3, struct.pack('!I', len(message)) + message)
+                os.write(channel, struct.pack('!I', len(message)) + message)
             os._exit(0)
             """,
         ),
@@ -647,7 +765,11 @@ def test_ipc_objects_do_not_outlive_their_sample(host):
 def test_inline_mode_trusts_the_sample_record_strict_mode_does_not(host):
     """The reason strict is the default: in inline mode the test runs inside the sample's process,
     so a sample can write the harness's own success record. Strict mode ignores it (above)."""
-    forged = humaneval_job(WRONG, "import os\nos.write(3, b'\\x00\\x00\\x00\\x01P')\nos._exit(0)\n")
+    forged = humaneval_job(
+        WRONG,
+        "import os\nchannel = max(map(int, os.listdir('/proc/self/fd')))\n"
+        "os.write(channel, b'\\x00\\x00\\x00\\x01P')\nos._exit(0)\n",
+    )
     (inline,) = run_jobs([forged], workers=1, strict=False)
     assert (inline.mode, inline.status) == ("inline", "passed")
     assert judge(host, forged).status == "failed"

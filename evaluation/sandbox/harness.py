@@ -2,8 +2,10 @@
 
 Nothing here is trusted: the sample can patch it or write a fake message. Verdicts that must not
 be forged are therefore decided outside (`slot.py`, strict mode): here we only execute the
-program, answer calls with plain data, and report what we saw. Messages on the channel (fd 3):
-  b"N"+detail         strict and call modes: the program raised while loading
+program, answer calls with plain data, and report what we saw. The channel is the sample's highest
+descriptor (`zygote.Zygote.channel`), none of its standard streams. Messages on it:
+  b"N"+detail         strict and call modes: the program raised while loading (also, in any mode,
+                      a MemoryError that left no memory to report what happened)
   b"R"+plain value    a call returned;  b"E"+detail  a call raised;  b"Y"  answer to a ping (an
                       empty name): the program is loaded
   b"P" / b"F"+detail  inline and script modes: the run completed / failed
@@ -12,6 +14,7 @@ program, answer calls with plain data, and report what we saw. Messages on the c
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import types
@@ -20,9 +23,15 @@ from typing import Any, NoReturn
 
 from evaluation.sandbox import plain, wire
 
-CHANNEL = 3
 REQUEST_LIMIT = 256 << 20
 DETAIL_LIMIT = 2000
+# The exit status of a sample whose report could not be sent because the program closed the channel
+# (os.closerange(0, 65536)): never a pass, whatever the program did before.
+UNREPORTED = 125
+# As `python program.py` exits when flushing its standard streams at exit fails.
+FLUSH_FAILED = 120
+# Built in advance: sending it needs no memory, which a program may have left none of.
+OUT_OF_MEMORY = wire.frame(b"NMemoryError")
 
 
 Program = tuple[types.CodeType | BaseException, str]
@@ -66,19 +75,56 @@ def describe(error: BaseException) -> str:
     return text if len(text) <= DETAIL_LIMIT else text[:DETAIL_LIMIT] + "..."
 
 
-def _send(payload: bytes) -> None:
+def _send(channel: int, payload: bytes) -> None:
     try:
-        wire.send(CHANNEL, payload)
+        wire.send(channel, payload)
     except OSError:
-        os._exit(0)  # the sample closed our channel: it reports nothing, which is never a pass
+        os._exit(UNREPORTED)
 
 
-def _flush() -> None:
+def _flush() -> str | None:
+    """Flush the standard streams as the interpreter does at exit; why that failed, if it did (a
+    stream the program closed with `close()` is skipped, one whose fd it closed fails)."""
+    failure = None
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001, S112 - a closed or broken stream is the program's business
-            continue
+            if stream is not None and not getattr(stream, "closed", False):
+                stream.flush()
+        except BaseException as error:  # noqa: BLE001
+            failure = failure or f"{describe(error)} (flushing the standard streams at exit)"
+    return failure
+
+
+class _Lossy(io.RawIOBase):
+    """Writes to a descriptor that the program may have closed; then the text is lost, instead of
+    failing the program (where its output is not its result)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self.fd, data)
+        except OSError:
+            return len(data)
+
+
+def lossy_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper]:
+    """Standard output and error for the modes whose result is not their output (built once, in the
+    zygote): text the program writes after closing fd 1 or 2 is lost, as the reference's
+    swallow_io loses all of it, and the program is not failed for it."""
+    stdout = io.TextIOWrapper(io.BufferedWriter(_Lossy(1)), encoding="utf-8")
+    stderr = io.TextIOWrapper(
+        io.BufferedWriter(_Lossy(2)), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    )
+    return stdout, stderr
 
 
 def _module(name: str) -> dict[str, Any]:
@@ -87,18 +133,18 @@ def _module(name: str) -> dict[str, Any]:
     return module.__dict__
 
 
-def run_inline(code: Program) -> NoReturn:
+def run_inline(code: Program, channel: int) -> NoReturn:
     """openai/human-eval's program, executed its way (exec in fresh globals, no __main__)."""
     try:
         exec(_code(code), {})
     except BaseException as error:  # noqa: BLE001 - exceptions, exits and interrupts all fail
-        _send(b"F" + describe(error).encode(errors="replace"))
+        _send(channel, b"F" + describe(error).encode(errors="replace"))
         os._exit(0)
-    _send(b"P")
+    _send(channel, b"P")
     os._exit(0)
 
 
-def run_script(code: Program) -> NoReturn:
+def run_script(code: Program, channel: int) -> NoReturn:
     """As `python program.py`: __main__, then join non-daemon threads; the exit status decides."""
     namespace = _module("__main__")
     sys.argv = ["program.py"]
@@ -121,8 +167,10 @@ def run_script(code: Program) -> NoReturn:
             threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter does at exit
     except BaseException as error:  # noqa: BLE001
         failure, status = failure or describe(error), status or 1
-    _flush()
-    _send(b"F" + failure.encode(errors="replace") if failure else b"P")
+    flush_failure = _flush()
+    if flush_failure:
+        failure, status = failure or flush_failure, FLUSH_FAILED
+    _send(channel, b"F" + failure.encode(errors="replace") if failure else b"P")
     os._exit(status & 0xFF)
 
 
@@ -155,29 +203,31 @@ def _load(code: Program, module_name: str | None) -> dict[str, Any]:
     return namespace
 
 
-def serve(code: Program, module_name: str | None) -> NoReturn:
+def serve(code: Program, module_name: str | None, channel: int) -> NoReturn:
     """Load the program, then answer requests until the channel closes: a call (`name NUL args
     NUL kwargs`, plain data), a batch (`\\1name NUL` then calls `args NUL kwargs` joined by `\\2`,
     answered one by one, in order) or a ping (empty name)."""
     try:
         namespace = _load(code, module_name)
     except BaseException as error:  # noqa: BLE001
-        _send(b"N" + describe(error).encode(errors="replace"))
+        _send(channel, b"N" + describe(error).encode(errors="replace"))
         os._exit(0)
-    requests = wire.Reader(CHANNEL)
+    requests = wire.Reader(channel)
     while True:
         try:
             request = requests.receive(REQUEST_LIMIT)
             name, rest = request.split(b"\0", 1)
-        except (OSError, EOFError, ValueError):
+        except OSError:
+            os._exit(UNREPORTED)
+        except (EOFError, ValueError):  # the slot is done with this sample
             os._exit(0)
         if not name:
-            _send(b"Y")
+            _send(channel, b"Y")
         elif name[:1] == b"\1":
             for call in rest.split(b"\2"):
-                _send(_answer(namespace, name[1:], *call.split(b"\0", 1)))
+                _send(channel, _answer(namespace, name[1:], *call.split(b"\0", 1)))
         else:
-            _send(_answer(namespace, name, *rest.split(b"\0", 1)))
+            _send(channel, _answer(namespace, name, *rest.split(b"\0", 1)))
 
 
 WARM_PROGRAM = """
@@ -209,14 +259,24 @@ def warm_up(rounds: int = 12) -> None:
         os.close(theirs)
 
 
-def main(spec: dict[str, Any], code: Program | None) -> NoReturn:
+def main(spec: dict[str, Any], code: Program | None, channel: int) -> NoReturn:
     """Entry point in the sample process; the zygote has put the isolation in force and has
-    compiled the program (None: a long one, compiled here, in the sample's own memory)."""
-    kind = spec["kind"]
-    if code is None:
-        code = compile_program(spec)
-    if kind == "inline":
-        run_inline(code)
-    if kind == "script":
-        run_script(code)
-    serve(code, None if kind == "strict" else "__sandbox__")
+    compiled the program (None: a long one, compiled here, in the sample's own memory). It never
+    returns: whatever escapes the modes above (reporting a MemoryError needed memory the program
+    had used up, a hook of the program raised) ends the sample as a failure."""
+    try:
+        kind = spec["kind"]
+        if code is None:
+            code = compile_program(spec)
+        if kind == "inline":
+            run_inline(code, channel)
+        if kind == "script":
+            run_script(code, channel)
+        serve(code, None if kind == "strict" else "__sandbox__", channel)
+    except MemoryError:
+        try:  # noqa: SIM105 - contextlib.suppress would need memory
+            os.write(channel, OUT_OF_MEMORY)
+        except OSError:
+            pass
+    finally:
+        os._exit(1)

@@ -261,3 +261,24 @@ def read_counter(dir_fd: int, filename: str, key: str) -> int:
         if name == key:
             return int(value)
     return 0
+
+
+def oom_events(dir_fd: int) -> int:
+    """A non-blocking eventfd that the kernel signals each time the memory cgroup `dir_fd` runs out
+    of memory (cgroup v1's memory.oom_control notification), so that a watcher learns it at once
+    instead of when the sample ends: the OOM killer may take a child and leave its parent waiting."""
+    events = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+    try:
+        control = os.open("memory.oom_control", os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            register = os.open("cgroup.event_control", os.O_WRONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+            try:
+                os.write(register, f"{events} {control}".encode())
+            finally:
+                os.close(register)
+        finally:
+            os.close(control)
+    except OSError:
+        os.close(events)
+        raise
+    return events

@@ -42,6 +42,7 @@ def verify(
     slot's namespaces before it made its own, `environment` the variables a sample may have,
     `cgroup` the name of the slot's cgroups."""
     expected_limits = {
+        "RLIMIT_DATA": [config["data_bytes"]] * 2,
         "RLIMIT_NPROC": [config["nproc"]] * 2,
         "RLIMIT_NOFILE": [config["nofile"]] * 2,
         "RLIMIT_FSIZE": [config["file_bytes"]] * 2,
@@ -141,7 +142,7 @@ def probe(hidden: Sequence[str], allowed: Sequence[str]) -> dict[str, Any]:
     facts["unshare"] = errno.errorcode.get(ctypes.get_errno(), "?") if libc.unshare(0x10000000) else "allowed"
     with open("/proc/self/cgroup") as handle:
         facts["cgroup"] = handle.read().splitlines()
-    names = ("RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE")
+    names = ("RLIMIT_DATA", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE")
     facts["rlimits"] = {name: list(resource.getrlimit(getattr(resource, name))) for name in names}
     facts["environ"] = sorted(os.environ)
     facts["namespaces"] = {

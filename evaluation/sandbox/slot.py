@@ -40,6 +40,8 @@ from evaluation.sandbox.proxy import (
     prefetch_plan,
 )
 
+# The sample's harness exited with harness.UNREPORTED: no report could be sent, never a pass.
+_UNREPORTED = " (the program closed the sandbox's channel, so its run could not be reported)"
 # This process's namespaces before it makes its own: the host's (or its container's).
 HOST_NAMESPACES = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("ipc", "mnt", "net", "pid")}
 
@@ -252,22 +254,26 @@ class Slot:
         self, job: dict[str, Any], verdict: dict[str, Any], report: dict[str, Any]
     ) -> dict[str, Any]:
         """Fail closed: "passed" needs the positive verdict above (and, for scripts, a clean exit);
-        whatever ended the sample otherwise is named from the zygote's report."""
+        whatever ended the sample otherwise is named from the zygote's report. Running out of
+        memory is "oom" however it showed: the OOM killer took one of the sample's processes (even
+        a child whose parent then went on), or the program died of a MemoryError."""
         status, detail = verdict.get("status"), verdict.get("detail", "")
+        out_of_memory = f"out of memory (limit {self.config['memory_bytes'] >> 20} MiB)"
         if not report["started"]:
             status, detail = "not_run", verdict.get("setup", "sandbox: the sample ended during set-up")
         elif status == "not_run":
             pass
+        elif report["oom"]:
+            status, detail = "oom", out_of_memory
         elif report["timed_out"]:
             status, detail = "timeout", f"killed after {job['timeout']:g} s"
             if report["waited"] >= 0.05:
                 detail += f" (and {report['waited']:.1f} s waiting for a CPU, not counted)"
             if report["starved"]:
                 detail += ", starved"
+        unreported = _UNREPORTED if report["exit"] == harness.UNREPORTED else ""
         if status is not None:
             pass
-        elif report["oom"]:
-            status, detail = "oom", f"out of memory (limit {self.config['memory_bytes'] >> 20} MiB)"
         elif report["signal"] is not None and not report["stopped"]:
             status, detail = (
                 "crashed",
@@ -277,12 +283,15 @@ class Slot:
             status, detail = (
                 ("passed", "")
                 if report["exit"] == 0
-                else ("failed", detail or f"exit status {report['exit']}")
+                else ("failed", detail or f"exit status {report['exit']}{unreported}")
             )
         elif report["exit"] is not None:
-            status, detail = "failed", f"exited with status {report['exit']} before the test suite completed"
+            status = "failed"
+            detail = f"exited with status {report['exit']} before the test suite completed{unreported}"
         else:
             status, detail = "failed", "ended before the test suite completed"
+        if status == "failed" and detail.startswith("MemoryError"):
+            status, detail = "oom", f"{out_of_memory}: {detail}"
         return {
             "status": status,
             "detail": detail,

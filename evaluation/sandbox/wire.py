@@ -14,8 +14,13 @@ class Closed(EOFError):
     """The other end closed the channel (or died)."""
 
 
+def frame(payload: bytes) -> bytes:
+    """`payload` as one message on the wire."""
+    return _HEADER.pack(len(payload)) + payload
+
+
 def send(fd: int, payload: bytes) -> None:
-    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    data = memoryview(frame(payload))
     while data:
         written = os.write(fd, data)
         data = data[written:]

@@ -151,8 +151,13 @@ class Zygote:
         self.ruleset = -1
         self.pid_ns = -1
         self.oom_seen = 0
+        self.oom_events = -1
         self.tmp_state: tuple[int, ...] = ()
         self.stdio: tuple[Any, ...] = ()
+        self.quiet_stdio: tuple[Any, ...] = ()
+        # The sample's end of its channel: the highest descriptor it may have, so that it is none of
+        # its standard streams, and that the files it opens are numbered from 3 as in any process.
+        self.channel = config["nofile"] - 1
         self.null = -1
         self.cpuacct = -1
         self.marker = (-1, -1)
@@ -184,12 +189,15 @@ class Zygote:
                     "cpuacct.usage", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.cgroups["cpuacct"]
                 )
             self.oom_seen = layers.read_counter(self.cgroups["memory"], "memory.oom_control", "oom_kill")
+            with contextlib.suppress(OSError):  # without it, an OOM kill is still found when the sample ends
+                self.oom_events = layers.oom_events(self.cgroups["memory"])
             self.layers["cgroup"] = ""
         else:
             self.layers["cgroup"] = "no cgroups"
         # Limits that do not change from job to job, inherited by each fork (the zygote runs as
         # root, to which RLIMIT_NPROC does not apply; only the samples' uid is counted).
         for limit, value in (
+            (resource.RLIMIT_DATA, self.config["data_bytes"]),
             (resource.RLIMIT_NPROC, self.config["nproc"]),
             (resource.RLIMIT_NOFILE, self.config["nofile"]),
             (resource.RLIMIT_FSIZE, self.config["file_bytes"]),
@@ -219,6 +227,7 @@ class Zygote:
             open(1, "w", encoding="utf-8", closefd=False),  # noqa: SIM115
             open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1),  # noqa: SIM115
         )
+        self.quiet_stdio = (self.stdio[0], *harness.lossy_streams())
 
     def mount_tmp(self) -> None:
         """A fresh tmpfs on /tmp, owned by the samples' uid, and the Landlock rules that name it
@@ -286,6 +295,9 @@ class Zygote:
             layers.setns(self.pid_ns, layers.CLONE_NEWPID)
             layers.unshare(layers.CLONE_NEWPID | layers.CLONE_NEWIPC)
             fcntl.flock(LANE_FD, fcntl.LOCK_EX)  # the sample's own time starts once it has a core
+            if self.oom_events >= 0:
+                with contextlib.suppress(BlockingIOError):  # an event from before this sample is not its
+                    os.eventfd_read(self.oom_events)
             started = time.monotonic() - compiled
             pid = os.fork()
         except OSError:
@@ -301,7 +313,7 @@ class Zygote:
                     wire.send(channel, b"X" + repr(error).encode(errors="replace"))
                 finally:
                     os._exit(1)
-            harness.main(spec, code)
+            harness.main(spec, code, self.channel)
         os.close(channel)
         os.close(stdin)
         report = self.watch(pid, started, spec["timeout"])
@@ -337,17 +349,25 @@ class Zygote:
         SIGKILL). Its time is the wall time minus the time it was ready to run but waited for a CPU
         (the kernel's schedstat, its busiest thread): a loaded machine does not eat into a
         sample's budget, while sleeping and blocking count. Past STARVED_CAP times the limit it is
-        stopped anyway, reported as starved (the slot re-runs those)."""
+        stopped anyway, reported as starved (the slot re-runs those). Once its tree runs out of
+        memory it is stopped at once: the OOM killer may have taken only a child, for which the
+        parent could wait until its time is up (a multiprocessing pool does)."""
         pidfd = os.pidfd_open(pid)
         poller = select.poll()
         poller.register(pidfd, select.POLLIN)
         poller.register(SOCKET_FD, select.POLLIN)
+        if self.oom_events >= 0:
+            poller.register(self.oom_events, select.POLLIN)
         deadline = started + limit
-        timed_out = killed = starved = False
+        timed_out = killed = starved = oom = False
         waited = 0.0
         cpu_start = self._tree_cpu()
         while True:
             events = dict(poller.poll(max(0.0, deadline - time.monotonic()) * 1000))
+            if self.oom_events in events:
+                oom = True
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                break
             if pidfd in events:
                 break
             stop = False
@@ -375,8 +395,7 @@ class Zygote:
         fcntl.flock(LANE_FD, fcntl.LOCK_UN)  # the sample and all its processes are gone
         os.close(pidfd)
         signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        oom = False
-        if signal_number == signal.SIGKILL and not killed and "memory" in self.cgroups:
+        if self.oom_events < 0 and "memory" in self.cgroups:
             count = layers.read_counter(self.cgroups["memory"], "memory.oom_control", "oom_kill")
             oom, self.oom_seen = count > self.oom_seen, count
         return {
@@ -435,19 +454,23 @@ class Zygote:
         os.write(fd, b"1000")
         os.close(fd)
         os.chdir("/tmp")
-        for target, source in ((0, stdin), (1, stdout), (2, stderr), (3, channel)):
+        for target, source in ((0, stdin), (1, stdout), (2, stderr), (self.channel, channel)):
             os.dup2(source, target)
         cpu = int(2 * spec["timeout"] + 10)  # a backstop only: the zygote enforces the time limit
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         if self.ruleset >= 0:
             layers.landlock_restrict(self.ruleset)
-        os.closerange(4, min(self.marker))
-        os.closerange(max(self.marker) + 1, 1 << 20)
+        kept = sorted((self.marker[1], self.channel))
+        for low, high in zip((3, kept[0] + 1, kept[1] + 1), (*kept, 1 << 20), strict=True):
+            os.closerange(low, high)
         os.setgroups([])
         os.setresgid(self.uid, self.uid, self.uid)
         os.setresuid(self.uid, self.uid, self.uid)
         layers.prctl(layers.PR_SET_DUMPABLE, 1)
-        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = self.stdio
+        # Where output is not the result (all but script mode) a stream the program closed loses
+        # what is written to it instead of failing the program, as the reference's swallow_io does.
+        stdio = self.stdio if spec["kind"] == "script" else self.quiet_stdio
+        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdio
         # Last step: tell the zygote, through a pipe this process then no longer holds, that every
         # layer is in force. Only what happens after this byte is the sample's doing; a sample
         # that dies without it was never run (not_run), and none can fake its absence.
