@@ -9,43 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from evaluation.benchmarks import Problem
-from evaluation.benchmarks.contract import JudgedSample
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """A sample's verdict: `verdict` is passed, failed or timeout (None when it could not be run)."""
-
-    verdict: str | None
-    status: str
-    detail: str
-    run_time: float
-    tests: list[dict[str, Any]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SampleResult:
-    task_id: str
-    sample: int
-    judgement: Judgement
-    execution: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "task_id": self.task_id,
-            "sample": self.sample,
-            "verdict": self.judgement.verdict,
-            "detail": self.judgement.detail,
-        }
-        if self.judgement.tests is not None:
-            row["tests"] = self.judgement.tests
-        row.update(self.judgement.extra)
-        return row
+from evaluation.benchmarks.contract import JudgedSample, Judgement, SampleResult
 
 
 def judged(results: Iterable[SampleResult]) -> list[JudgedSample]:

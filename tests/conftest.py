@@ -76,6 +76,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def benchmark():
+    """HumanEval stored in the test database: the benchmark most site tests work on."""
+    from evaluation.benchmarks import humaneval
+    from leaderboard.runs.services import load_benchmark
+
+    return load_benchmark(humaneval.load())[0]
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny GPT-2 trained here and saved with save_pretrained, built once for the whole session."""

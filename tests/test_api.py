@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 from test_leaderboard_pages import apps_benchmark, model, sampled_run, stored_run
 
-from evaluation.benchmarks import humaneval
 from leaderboard import api
-from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def benchmark():
-    return load_benchmark(humaneval.load())[0]
 
 
 def get(client, url: str, status: int = 200) -> dict:

@@ -17,10 +17,10 @@ from evaluation.generation import (
     Completion,
     GenerationError,
     SamplingSettings,
-    load_backend,
     sample_seed,
 )
 from evaluation.generation import cli as generation_cli
+from evaluation.generation.backends import load_backend
 from evaluation.generation.openai_backend import OpenAICompatibleBackend
 from evaluation.generation.server import CompletionsHandler, CompletionsServer
 from evaluation.generation.server import main as server_main

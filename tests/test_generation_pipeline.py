@@ -4,7 +4,7 @@ import pytest
 from conftest import wait_for
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
-from evaluation.generation import load_backend
+from evaluation.generation.backends import load_backend
 from leaderboard.runs.models import CodeModel, Run
 from leaderboard.runs.services import (
     create_generation_run,

@@ -11,12 +11,6 @@ from leaderboard.runs.services import load_benchmark
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def benchmark():
-    row, _ = load_benchmark(humaneval.load())
-    return row
-
-
 def sample_file(tmp_path, rows, name="samples.jsonl"):
     path = tmp_path / name
     path.write_text("\n".join(json.dumps(row) for row in rows))

@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from evaluation.benchmarks import humaneval
 from evaluation.samples import SampleRecord
 from leaderboard import views
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
@@ -19,18 +18,12 @@ from leaderboard.runs.services import (
     create_generation_run,
     create_run_from_records,
     get_or_create_model,
-    load_benchmark,
     update_results,
 )
 
 pytestmark = pytest.mark.django_db
 
 HOSTILE = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def benchmark():
-    return load_benchmark(humaneval.load())[0]
 
 
 def model(name: str, **fields) -> CodeModel:

@@ -2,24 +2,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from evaluation.benchmarks import humaneval
 from evaluation.samples import SampleRecord
 from leaderboard.runs.models import Result, Run, Sample
 from leaderboard.runs.services import (
     create_run_from_records,
     get_or_create_model,
-    load_benchmark,
     update_results,
 )
 
 pytestmark = pytest.mark.django_db
 
 HOSTILE = 'x = "</script><script>alert(1)</script>"\n'
-
-
-@pytest.fixture
-def benchmark():
-    return load_benchmark(humaneval.load())[0]
 
 
 def finished_run(benchmark, name, passed_every, n=10):

@@ -11,11 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
-from evaluation.benchmarks import humaneval
 from leaderboard import services
 from leaderboard.models import Submission
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Run
-from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +31,6 @@ FORM = {
     "max_new_tokens": "300",
     "prompt_template": "",
 }
-
-
-@pytest.fixture
-def benchmark():
-    return load_benchmark(humaneval.load())[0]
 
 
 @pytest.fixture

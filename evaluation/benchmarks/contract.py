@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from evaluation.benchmarks import Benchmark, Problem
-    from evaluation.execution import Judgement, SampleResult
     from evaluation.sandbox import Job, Outcome
 
 
@@ -70,6 +69,38 @@ class JudgedSample:
     extra: dict[str, Any] = field(default_factory=dict)
     mean_logprob: float | None = None
     sum_logprob: float | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A sample's verdict: `verdict` is passed, failed or timeout (None when it could not be run)."""
+
+    verdict: str | None
+    status: str
+    detail: str
+    run_time: float
+    tests: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    task_id: str
+    sample: int
+    judgement: Judgement
+    execution: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "task_id": self.task_id,
+            "sample": self.sample,
+            "verdict": self.judgement.verdict,
+            "detail": self.judgement.detail,
+        }
+        if self.judgement.tests is not None:
+            row["tests"] = self.judgement.tests
+        row.update(self.judgement.extra)
+        return row
 
 
 @runtime_checkable

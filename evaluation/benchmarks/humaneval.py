@@ -9,8 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Benchmark, Problem, content_hash
-from evaluation.benchmarks.contract import Column, Figure, JudgedSample, Judging, Sampling
-from evaluation.execution import Judgement, SampleResult, judged, run_each
+from evaluation.benchmarks.contract import (
+    Column,
+    Figure,
+    JudgedSample,
+    Judgement,
+    Judging,
+    SampleResult,
+    Sampling,
+)
+from evaluation.execution import judged, run_each
 from evaluation.figures import pass_at_k_figures, ranking_figures
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from evaluation.benchmarks.contract import Column, Figure, JudgedSample, Judging
 from evaluation.figures import pass_at_k_figures
 
 if TYPE_CHECKING:
-    from evaluation.execution import Judgement, SampleResult
+    from evaluation.benchmarks.contract import Judgement, SampleResult
     from evaluation.sandbox import Job, Outcome
 
 NAME = "humaneval-docstrings"

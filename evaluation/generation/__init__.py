@@ -8,7 +8,7 @@ Backends live in their own modules so that importing this package does not impor
 - `evaluation.generation.transformers_backend.TransformersBackend` (torch + transformers),
 - `evaluation.generation.openai_backend.OpenAICompatibleBackend` (an OpenAI-compatible
   `/v1/completions` server such as vLLM or TGI; standard library only).
-`load_backend(spec)` picks one from a string.
+`evaluation.generation.backends.load_backend(spec)` picks one from a string.
 
 Log-probabilities are always those of the model itself: `log_softmax` of the logits at
 temperature 1, before nucleus filtering, so that samples drawn at different temperatures rank
@@ -22,12 +22,9 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES
-
-FINISH_REASONS = ("stop", "length")
-OPENAI_PREFIX = "openai:"
 
 
 class GenerationError(RuntimeError):
@@ -105,26 +102,3 @@ def sample_seed(run_key: str, task_id: str, index: int) -> int:
 def kept_token_count(offsets: Sequence[int], text_length: int) -> int:
     """How many tokens cover the first `text_length` characters, given each token's start offset."""
     return sum(1 for offset in offsets if offset < text_length)
-
-
-def load_backend(spec: str, **options: Any) -> Backend:
-    """A backend from a string.
-
-    - `openai:BASE_URL#MODEL` (e.g. `openai:http://10.0.0.5:8000/v1#bigcode/starcoder`): an
-      OpenAI-compatible server; `#MODEL` is optional. Options go to `OpenAICompatibleBackend`.
-    - anything else: a hub id or a local folder for `TransformersBackend.from_pretrained`
-      (options: `revision`, `device`, `dtype`, `batch_size`).
-    """
-    if spec.startswith(OPENAI_PREFIX):
-        from evaluation.generation.openai_backend import OpenAICompatibleBackend
-
-        base_url, _, model = spec[len(OPENAI_PREFIX) :].partition("#")
-        if not base_url:
-            raise ValueError(f"no server address in {spec!r}: use openai:http://HOST:PORT/v1#MODEL")
-        if model:
-            options["model"] = model
-        return OpenAICompatibleBackend(base_url, **options)
-
-    from evaluation.generation.transformers_backend import TransformersBackend
-
-    return TransformersBackend.from_pretrained(spec, **options)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from evaluation.benchmarks import registry
-from evaluation.generation import GenerationError, SamplingSettings, load_backend, sample_seed
+from evaluation.generation import GenerationError, SamplingSettings, sample_seed
+from evaluation.generation.backends import OPENAI_PREFIX, load_backend
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
-    if args.model.startswith("openai:"):
+    if args.model.startswith(OPENAI_PREFIX):
         return {"concurrency": args.batch_size}
     return {
         "revision": args.revision,

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from evaluation import benchmarks as core
 from evaluation.benchmarks import registry
-from evaluation.benchmarks.contract import Contract, JudgedSample, Judging
-from evaluation.execution import SampleResult
+from evaluation.benchmarks.contract import Contract, JudgedSample, Judging, SampleResult
+from evaluation.generation.backends import OPENAI_PREFIX
 from evaluation.samples import SampleRecord, parse_samples
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
 
@@ -324,7 +324,9 @@ def is_executed(run: Run) -> bool:
 def backend_spec(model: CodeModel) -> str:
     """Where a worker loads the model from: a shared OpenAI-compatible endpoint, a local folder or the hub."""
     if settings.GENERATION_ENDPOINT:
-        return f"openai:{settings.GENERATION_ENDPOINT}#{model.hub_id or model.local_path or model.name}"
+        return (
+            f"{OPENAI_PREFIX}{settings.GENERATION_ENDPOINT}#{model.hub_id or model.local_path or model.name}"
+        )
     return model.local_path or model.hub_id
 
 

@@ -64,14 +64,14 @@ _backends: dict[tuple[str, str, str], object] = {}
 
 def worker_backend(run: Run):
     """One loaded model per worker process: a GPU worker keeps its weights between chunks."""
-    from evaluation.generation import load_backend
+    from evaluation.generation.backends import OPENAI_PREFIX, load_backend
 
     spec = services.backend_spec(run.model)
     key = (spec, run.model.revision, run.precision)
     if key not in _backends:
         _backends.clear()
         options = {}
-        if not spec.startswith("openai:"):
+        if not spec.startswith(OPENAI_PREFIX):
             options = {"revision": run.model.revision or None, "dtype": run.precision}
         _backends[key] = load_backend(spec, **options)
     return _backends[key]

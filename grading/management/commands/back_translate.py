@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=None, help="Sandbox slots")
 
     def handle(self, *args, **options):
-        from evaluation.generation import GenerationError, load_backend
+        from evaluation.generation import GenerationError
+        from evaluation.generation.backends import load_backend
 
         try:
             run = Run.objects.get(pk=options["run"], benchmark__name=docstrings.NAME)
