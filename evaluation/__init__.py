@@ -1,5 +1,5 @@
 """The evaluation core: benchmarks, sandboxed execution, generation and metrics.
 
-Everything importable from here works without Django; the Django app that stores runs lives in
-this package too (`models.py`, `services.py`, `tasks.py`) but nothing in the core imports it.
+A plain library and command line (`python -m evaluation`) that imports no Django, Celery or kombu:
+the site that stores runs (`leaderboard/runs/`) builds on it, never the other way round.
 """
