@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from evaluation.benchmarks import apps
-from evaluation.benchmarks.apps_checker import returned_matches, stdout_matches
-from evaluation.benchmarks.apps_examples import parse_examples
+from evaluation.benchmarks.apps import judging, loading
+from evaluation.benchmarks.apps.checker import returned_matches, stdout_matches
+from evaluation.benchmarks.apps.examples import parse_examples
 from evaluation.metrics import filtered_pass_at_k, pass_at_k
 
 QUESTION = """Sum two numbers.
@@ -254,13 +255,13 @@ def test_mapcoder_layout(shared_data):
 
 
 def test_flattened_arguments_are_rebuilt_by_arity():
-    rebuild = apps._mapcoder_arguments
+    rebuild = loading._mapcoder_arguments
     assert rebuild("abba\n['aabb', 'abcd']", ["word", "words"], 2) == ["abba", ["aabb", "abcd"]]
     assert rebuild("a b\nc\n[1, 2]", ["text", "n"], 2) == ["a b\nc", [1, 2]]
     assert rebuild("13", ["n", "decimals", "base"], 1) == [13]
     assert rebuild("", ["s"], 1) == [""]
     assert rebuild("1\n2\n3", ["a"], 1) == ["1\n2\n3"]
-    assert apps._parameters(
+    assert loading._parameters(
         "\nclass Solution:\n    def f(self, a: List[int], k: int = 2) -> int:\n        ", "f"
     ) == (
         ["a", "k"],
@@ -523,8 +524,8 @@ def test_programs_valid_only_inside_a_function_run_as_the_reference_runs_them(tm
     assert judged(problem, program, sandbox)["verdict"] == "passed"
     as_written = judged(problem, program, sandbox, preamble=False)
     assert as_written["detail"].startswith("runtime error") and "SyntaxError" in as_written["detail"]
-    assert apps._as_script("print(1)\n") == "print(1)\n"
-    assert apps._as_script("def f(:\n") == "def f(:\n"  # broken either way: left as written
+    assert judging._as_script("print(1)\n") == "print(1)\n"
+    assert judging._as_script("def f(:\n") == "def f(:\n"  # broken either way: left as written
 
 
 def test_timeouts_and_the_per_program_cap(tmp_path, sandbox):

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 COMPARISONS: tuple[str, ...] = ("strict", "reference")
+DEFAULT_COMPARISON = "strict"
 
 # numpy.allclose's defaults, which the reference checker applies to one-number lines.
 RELATIVE_TOLERANCE = 1e-5
@@ -29,7 +30,7 @@ _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-def stdout_matches(got: str, expected: str | list[str], comparison: str = "strict") -> bool:
+def stdout_matches(got: str, expected: str | list[str], comparison: str = DEFAULT_COMPARISON) -> bool:
     """Whether a standard-input program's printed output answers the test."""
     if isinstance(expected, list):
         expected = "\n".join(expected)
@@ -40,7 +41,7 @@ def stdout_matches(got: str, expected: str | list[str], comparison: str = "stric
     raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
 
 
-def returned_matches(got: Any, expected: Any, comparison: str = "strict") -> bool:
+def returned_matches(got: Any, expected: Any, comparison: str = DEFAULT_COMPARISON) -> bool:
     """Whether a call-based function's return value answers the test (`expected` as in the data)."""
     if comparison == "strict":
         return _strict_returned(got, expected)
