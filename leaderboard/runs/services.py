@@ -29,9 +29,15 @@ def benchmark_of(run: Run) -> Contract:
 
 
 @transaction.atomic
-def load_benchmark(benchmark: core.Benchmark) -> tuple[Benchmark, bool]:
-    """Store a benchmark version once: the same content is found again, a changed one is new."""
-    row, created = Benchmark.objects.get_or_create(name=benchmark.name, content_hash=benchmark.content_hash)
+def load_benchmark(benchmark: core.Benchmark, *, split: str = "", source: str = "") -> tuple[Benchmark, bool]:
+    """Store a benchmark version once: the same content is found again, a changed one is new.
+
+    `split` and `source` label a new version (e.g. APPS train problems from a paper's repository)."""
+    row, created = Benchmark.objects.get_or_create(
+        name=benchmark.name,
+        content_hash=benchmark.content_hash,
+        defaults={"split": split, "source": source},
+    )
     if created:
         Problem.objects.bulk_create(
             Problem(
