@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from grading import services
 from grading.models import Adjudication, BackTranslation, Claim, Grade, Item, Skip
 
 
@@ -20,7 +21,16 @@ class ItemAdmin(admin.ModelAdmin):
     list_filter = ("source", "is_gold", "label_status", "target")
     search_fields = ("problem__task_id", "docstring")
     raw_id_fields = ("problem", "run", "sample")
-    readonly_fields = ("target", "grade_count", "label", "label_status")
+    readonly_fields = ("grade_count", "label", "label_status")
+
+    def save_model(self, request, obj, form, change):
+        """A changed target settles the item again (through the service), so its label follows."""
+        if change and "target" in form.changed_data:
+            target = obj.target
+            super().save_model(request, obj, form, change)
+            services.set_item_target(obj, target)
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Grade)

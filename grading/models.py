@@ -84,6 +84,10 @@ class Item(models.Model):
         return f"{self.problem.task_id} #{self.index}" + (" (gold)" if self.is_gold else "")
 
 
+# Items whose graders disagree (a majority or a tie); an adjudicated one may be decided again.
+DISPUTED = (Item.Status.MAJORITY, Item.Status.UNRESOLVED, Item.Status.ADJUDICATED)
+
+
 class Claim(models.Model):
     """An annotator's hold on an item; past `expires_at` it no longer counts and the item comes back."""
 

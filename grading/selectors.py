@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from evaluation.benchmarks import humaneval
 from evaluation.benchmarks import humaneval_docstrings as docstrings
 from grading.agreement import Agreement, agreement
-from grading.models import BackTranslation, Grade, Item, Label
+from grading.models import DISPUTED, BackTranslation, Grade, Item, Label
 from leaderboard.runs.models import Result, Run
 
 CORRECT = Q(label=Label.CORRECT)
@@ -147,10 +147,18 @@ class Dispute:
         return abs(self.correct - self.incorrect) / (self.correct + self.incorrect)
 
 
-def adjudication_queue() -> list[Dispute]:
+def open_to_adjudicate(reviewer) -> QuerySet[Item]:
+    """Items a reviewer may see with their grades and decide: disputed, and not graded by them.
+
+    Every other item could still be handed to them to grade, or was: its grades stay hidden."""
+    return Item.objects.filter(is_gold=False, label_status__in=DISPUTED).exclude(grades__annotator=reviewer)
+
+
+def adjudication_queue(reviewer) -> list[Dispute]:
     """Complete, non-unanimous items for a reviewer: pivotal first, then ties, then the narrowest vote."""
     disputed = list(
-        Item.objects.filter(is_gold=False, label_status__in=[Item.Status.MAJORITY, Item.Status.UNRESOLVED])
+        open_to_adjudicate(reviewer)
+        .filter(label_status__in=[Item.Status.MAJORITY, Item.Status.UNRESOLVED])
         .select_related("problem", "run")
         .annotate(
             n_correct=Count("grades", filter=Q(grades__label=Label.CORRECT)),

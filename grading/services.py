@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from evaluation.benchmarks import humaneval_docstrings as docstrings
 from evaluation.samples import SampleRecord
-from grading.models import Adjudication, BackTranslation, Claim, Grade, Item, Label, Reason, Skip
+from grading.models import DISPUTED, Adjudication, BackTranslation, Claim, Grade, Item, Label, Reason, Skip
 from leaderboard.runs.models import Benchmark, CodeModel, Run, Sample
 from leaderboard.runs.services import (
     create_generation_run,
@@ -76,9 +76,13 @@ def create_docstring_run(
 
 @transaction.atomic
 def items_from_run(run: Run, codes: dict[tuple[str, int], str] | None = None) -> int:
-    """An item for every sample of a docstring run that has none yet; returns how many were made."""
+    """An item for every sample of a docstring run that has none yet; returns how many were made.
+
+    Each wants one grade, or `GRADING_AGREEMENT_TARGET` on a reproducible share of the run
+    (`GRADING_AGREEMENT_SHARE`), so every published table has its agreement figures."""
     imported = run.prompt_template == "import"
     samples = run.samples.filter(docstring_item__isnull=True).select_related("problem")
+    share, wanted = settings.GRADING_AGREEMENT_SHARE, settings.GRADING_AGREEMENT_TARGET
     items = [
         Item(
             problem=s.problem,
@@ -88,6 +92,7 @@ def items_from_run(run: Run, codes: dict[tuple[str, int], str] | None = None) ->
             code=(codes or {}).get((s.problem.task_id, s.index)) or s.problem.metadata["code"],
             docstring=s.completion if imported else docstrings.docstring_from_completion(s.completion),
             source=Item.Source.IMPORTED if imported else Item.Source.GENERATED,
+            target=wanted if _stable_fraction(run.id, s.problem.task_id, s.index) < share else 1,
         )
         for s in samples
     ]
@@ -462,8 +467,23 @@ def _settle(item: Item) -> None:
 
 
 @transaction.atomic
+def set_item_target(item: Item, target: int) -> Item:
+    """Staff change how many grades one item wants; its label follows at once."""
+    if not 1 <= target <= 10:
+        raise GradingError("An item wants between 1 and 10 grades.")
+    locked = Item.objects.select_for_update().get(pk=item.pk)
+    Item.objects.filter(pk=locked.pk).update(target=target)
+    locked.target = target
+    _settle(locked)
+    return locked
+
+
+@transaction.atomic
 def adjudicate(reviewer, item_id: int, label: str, note: str = "") -> Adjudication:
-    """A reviewer's final word on an item whose grades are complete; it replaces the vote."""
+    """A reviewer's final word on an item whose graders disagree; it replaces the vote.
+
+    Only a reviewer who did not grade the item decides, and a unanimous item stays as its graders
+    left it."""
     if label not in Label.values:
         raise GradingError(f"unknown label {label!r}")
     item = Item.objects.select_for_update().get(pk=item_id)
@@ -471,6 +491,10 @@ def adjudicate(reviewer, item_id: int, label: str, note: str = "") -> Adjudicati
         raise GradingError("Gold items have a known label.")
     if item.grade_count < item.target:
         raise GradingError("This item still waits for grades.")
+    if item.label_status not in DISPUTED:
+        raise GradingError("Its graders agree: only a disputed item is adjudicated.")
+    if item.grades.filter(annotator=reviewer).exists():
+        raise GradingError("You graded this item: another reviewer decides it.")
     adjudication, _ = Adjudication.objects.update_or_create(
         item=item, defaults={"reviewer": reviewer, "label": label, "note": note}
     )

@@ -144,12 +144,12 @@ def quality(request):
 
 @reviewer_required
 def adjudication(request):
-    return render(request, "grading/adjudication.html", {"queue": selectors.adjudication_queue()})
+    return render(request, "grading/adjudication.html", {"queue": selectors.adjudication_queue(request.user)})
 
 
 @reviewer_required
 def adjudicate(request, item_id: int):
-    item = get_object_or_404(Item.objects.select_related("problem"), pk=item_id, is_gold=False)
+    item = get_object_or_404(selectors.open_to_adjudicate(request.user).select_related("problem"), pk=item_id)
     form = AdjudicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

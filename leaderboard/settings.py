@@ -4,13 +4,16 @@ DATABASE_URL        default sqlite:///var/db.sqlite3
 CELERY_BROKER_URL   default filesystem broker under var/broker (no server); redis://... at scale
 SECRET_KEY, DEBUG, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, EXECUTION_TIMEOUT, EXECUTION_WORKERS,
 CELERY_VISIBILITY_TIMEOUT, SWEEP_INTERVAL, STUCK_AFTER, LOG_FORMAT (text or json), SECURE_COOKIES,
-SECURE_SSL_REDIRECT, SECURE_HSTS_*, BEHIND_TLS_PROXY; README.md lists them all.
+SECURE_SSL_REDIRECT, SECURE_HSTS_*, BEHIND_TLS_PROXY, AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES,
+IMPORT_MAX_MB, CACHE_URL, HUB_LOOKUPS_PER_HOUR; README.md lists them all.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -30,11 +33,30 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and os.environ.get("DJANGO_ENV") == "production":
-        raise RuntimeError("SECRET_KEY must be set in production")
-    SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
+PRODUCTION = os.environ.get("DJANGO_ENV") == "production"
+DEVELOPMENT_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
+
+
+def secret_key(value: str, production: bool) -> str:
+    """The signing key: in production a real one of its own, or the process refuses to start.
+
+    Production is DJANGO_ENV=production, which deploy/entrypoint.sh sets for every role (web,
+    workers, beat, release) whatever the environment file says, so the Procfile and compose routes
+    cannot fall back. There the key must be set, at least 50 characters with 5 distinct ones (what
+    `check --deploy` asks), and not a placeholder ("change-me" of the example file, the development
+    key). Anywhere else (`make run`, the tests, a management command in a checkout) an unset key
+    is the public development key: such a process serves nobody but its developer.
+    """
+    placeholder = not value or "change-me" in value or value == DEVELOPMENT_KEY
+    if production and (placeholder or len(value) < 50 or len(set(value)) < 5):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in production to a random value of its own, 50 characters or more "
+            "(not the example's change-me): python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    return value or DEVELOPMENT_KEY
+
+
+SECRET_KEY = secret_key(os.environ.get("SECRET_KEY", "").strip(), PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -45,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "leaderboard.runs",
     "grading",
     "leaderboard",
@@ -55,10 +78,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "leaderboard.middleware.RequestBodyLimitMiddleware",  # before CSRF, which reads a POST's body
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "leaderboard.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leaderboard.urls"
@@ -91,9 +117,47 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (/accounts/login/ and /admin/login/) are counted by django-axes in the database, per
+# account and per address apart: AXES_FAILURE_LIMIT failures lock either out for AXES_COOLOFF_MINUTES.
+# Axes' backend refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "leaderboard.middleware.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "leaderboard.middleware.client_address"
+AXES_RESET_ON_SUCCESS = False  # a success of one's own account must not clear the failures on another
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Request bodies: DATA_UPLOAD_MAX_MEMORY_SIZE caps every body but the staff's sample imports
+# (IMPORT_MAX_BYTES), refused by RequestBodyLimitMiddleware before anything reads them; the reverse
+# proxy (deploy/nginx.conf) caps them first. Uploaded files above 2.5 MB wait on disk, not in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "200")) * 1024 * 1024
+
+# No inline script anywhere (data for scripts goes in json_script blocks); Plotly sets inline styles.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+# The cache holds per-user counters (hub look-ups): per process by default, shared when CACHE_URL
+# names a Redis (the example production environment uses the broker's Redis, database 1).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+    if os.environ.get("CACHE_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -113,7 +177,7 @@ STORAGES = {
     },
 }
 # Finders would otherwise override the compressed collected files in production.
-WHITENOISE_USE_FINDERS = os.environ.get("DJANGO_ENV") != "production"
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -126,7 +190,8 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)  # its X-Real-IP also names the visitor
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: the embedded default is a broker on the file system, so one machine needs no server.
@@ -202,9 +267,13 @@ SUBMISSIONS_NEED_APPROVAL = env_bool("SUBMISSIONS_NEED_APPROVAL", True)
 SUBMISSION_MODEL_ROOTS = env_list("SUBMISSION_MODEL_ROOTS", str(VAR_DIR / "models"))  # folders workers share
 HUB_URL = os.environ.get("HUB_URL", "https://huggingface.co")
 HUB_TIMEOUT = float(os.environ.get("HUB_TIMEOUT", "3"))
+HUB_LOOKUPS_PER_HOUR = int(os.environ.get("HUB_LOOKUPS_PER_HOUR", "20"))  # per user, by the submit form
 # Grading: how long a claimed docstring stays with its annotator, and one hidden gold item every N.
 GRADING_CLAIM_SECONDS = int(os.environ.get("GRADING_CLAIM_SECONDS", "600"))
 GRADING_GOLD_EVERY = int(os.environ.get("GRADING_GOLD_EVERY", "10"))
+# A reproducible share of every run's items gets this many grades, so agreement is always measured.
+GRADING_AGREEMENT_SHARE = float(os.environ.get("GRADING_AGREEMENT_SHARE", "0.2"))
+GRADING_AGREEMENT_TARGET = int(os.environ.get("GRADING_AGREEMENT_TARGET", "2"))
 # An OpenAI-compatible server (vLLM, TGI, or `python -m evaluation.generation.server`) shared by workers.
 GENERATION_ENDPOINT = os.environ.get("GENERATION_ENDPOINT", "")
 

@@ -288,7 +288,21 @@ def test_final_labels_record_unanimous_majority_unresolved_and_adjudicated():
     assert verdicts == {0: "passed", 1: "failed", 2: "passed"}
 
 
-def test_grades_publish_pass_at_k_as_results_of_the_docstring_run(django_capture_on_commit_callbacks):
+def test_a_share_of_every_run_wants_a_second_grade(settings):
+    settings.GRADING_AGREEMENT_SHARE, settings.GRADING_AGREEMENT_TARGET = 0.2, 2
+    run = small_run(problems=20, samples=10)
+    targets = list(run.docstring_items.values_list("target", flat=True))
+    assert set(targets) == {1, 2} and 0.1 < targets.count(2) / len(targets) < 0.3
+    settings.GRADING_AGREEMENT_SHARE = 0.0
+    assert set(
+        small_run(problems=3, samples=2, name="Model B").docstring_items.values_list("target", flat=True)
+    ) == {1}
+
+
+def test_grades_publish_pass_at_k_as_results_of_the_docstring_run(
+    django_capture_on_commit_callbacks, settings
+):
+    settings.GRADING_AGREEMENT_SHARE = 0.0
     run = small_run(problems=2, samples=10)
     ann = annotator("ann")
     with django_capture_on_commit_callbacks(execute=True):

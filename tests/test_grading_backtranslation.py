@@ -16,7 +16,8 @@ WRONG_BODY = "    return False\n"
 
 
 @pytest.fixture
-def run():
+def run(settings):
+    settings.GRADING_AGREEMENT_SHARE = 0.0  # one annotator settles every item here
     lines = ["task_id,solution_id,function_signature,code,comment"]
     lines += [
         '0,1,"",x,"Whether any two numbers of the list are closer to each other than the threshold."',

@@ -95,7 +95,8 @@ def test_adjudication_queue_puts_pivotal_items_first_then_ties():
             services.grade(
                 user, claimed.id, "correct" if labels[number % len(labels)] == "c" else "incorrect"
             )
-    queue = selectors.adjudication_queue()
+    reviewer = User.objects.create_user("rev", is_staff=True)
+    queue = selectors.adjudication_queue(reviewer)
     assert [(d.item.problem.task_id, d.item.index) for d in queue] == [
         ("HumanEval/1", 0),
         ("HumanEval/2", 0),
@@ -103,8 +104,19 @@ def test_adjudication_queue_puts_pivotal_items_first_then_ties():
     ]
     assert [d.pivotal for d in queue] == [True, False, False]
     assert queue[1].item.label_status == "unresolved" and queue[2].item.label_status == "majority"
-    services.adjudicate(User.objects.create_user("rev", is_staff=True), queue[0].item.id, "correct")
-    assert [d.item.problem.task_id for d in selectors.adjudication_queue()] == ["HumanEval/2", "HumanEval/0"]
+    services.adjudicate(reviewer, queue[0].item.id, "correct")
+    assert [d.item.problem.task_id for d in selectors.adjudication_queue(reviewer)] == [
+        "HumanEval/2",
+        "HumanEval/0",
+    ]
+    # A grader of the item is no reviewer of it, and a unanimous item is not reopened.
+    assert selectors.adjudication_queue(users[0]) == []
+    with pytest.raises(services.GradingError, match="You graded this item"):
+        services.adjudicate(users[0], queue[1].item.id, "correct")
+    unanimous = Item.objects.get(pk=item["0", 1].pk)
+    assert unanimous.label_status == "unanimous"
+    with pytest.raises(services.GradingError, match="only a disputed item"):
+        services.adjudicate(reviewer, unanimous.id, "incorrect")
     assert selectors.run_agreement(run).items == 3
 
 
