@@ -13,6 +13,9 @@ from leaderboard.runs.models import CodeModel, Run
 from leaderboard.selectors import Column, ModelRow
 
 FORMATS = ("csv", "json")
+# What the public sees of a run's machinery: never its error (hosts, paths, exceptions: staff only).
+PUBLIC_ENVIRONMENT = ("python", "django", "machine")
+FAILED_REASON = "Failed; staff were told."
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -56,11 +59,13 @@ MODEL_HEADER = ("model_id", "model", "family", "parameters", "open_weights", "da
 
 
 def figure_header(columns: Iterable[Column]) -> list[str]:
-    return [f"{c.key}{suffix}" for c in columns for suffix in ("", " ci_low", " ci_high", " temperature")]
+    suffixes = ("", " ci_low", " ci_high", " temperature", " coverage")
+    return [f"{c.key}{suffix}" for c in columns for suffix in suffixes]
 
 
 def board_table(rows: list[ModelRow], columns: Sequence[Column]) -> tuple[list[str], list[dict]]:
-    """Values are fractions in [0, 1]; each figure with its interval and the temperature it came from."""
+    """Values are fractions in [0, 1]; each figure with its interval, the temperature it came from, and
+    its coverage ("161 of 164 problems"; empty for a complete run)."""
     header = [*MODEL_HEADER, *figure_header(columns)]
     table = []
     for row in rows:
@@ -71,6 +76,7 @@ def board_table(rows: list[ModelRow], columns: Sequence[Column]) -> tuple[list[s
             line[f"{column.key} ci_low"] = figure.ci_low if figure else None
             line[f"{column.key} ci_high"] = figure.ci_high if figure else None
             line[f"{column.key} temperature"] = figure.temperature if figure else None
+            line[f"{column.key} coverage"] = figure.coverage if figure else None
         table.append(line)
     return header, table
 
@@ -96,6 +102,15 @@ def apps_table(rows: list[selectors.AppsRow]) -> tuple[list[str], list[dict]]:
             line[f"{subset} with timeouts"] = timeouts.value if timeouts else None
         table.append(line)
     return header, table
+
+
+def public_reason(run: Run) -> str:
+    """Why a run stopped, as the public sees it: its short reason, or a generic one for a failure."""
+    return run.reason or (FAILED_REASON if run.status == Run.Status.FAILED else "")
+
+
+def public_environment(run: Run) -> dict:
+    return {key: run.environment[key] for key in PUBLIC_ENVIRONMENT if key in run.environment}
 
 
 def run_fields(run: Run) -> dict:
@@ -228,7 +243,7 @@ def queue_table(entries: list[selectors.QueueEntry]) -> tuple[list[str], list[di
         {
             "id": e.submission.id,
             "display_name": e.submission.display_name,
-            "model": e.submission.location,
+            "model": e.submission.hub_id or "local model",  # a local path is the server's business
             "revision": e.submission.revision,
             "author": e.submission.author.get_username(),
             "state": e.state,

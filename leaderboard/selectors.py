@@ -15,7 +15,7 @@ from django.utils import timezone
 from evaluation.benchmarks import apps, humaneval, registry
 from evaluation.figures import RANKING
 from leaderboard.models import Submission
-from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample, coverage_text
 
 ACTIVE = (Run.Status.PENDING, Run.Status.GENERATING, Run.Status.EXECUTING, Run.Status.GRADING)
 PASSED = Q(verdict=Sample.Verdict.PASSED)
@@ -70,11 +70,18 @@ MODEL_SORTS = ("model", "parameters", "date")
 
 @dataclass(frozen=True)
 class Figure:
+    """A stored figure with its run; `coverage` says what an incomplete run's figure stands on."""
+
     value: float
     ci_low: float | None
     ci_high: float | None
     temperature: float | None
     run_id: int
+    coverage: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return not self.coverage
 
 
 # The fields of a stored Result that a figure on a page needs, read as one row.
@@ -91,11 +98,30 @@ FIGURE_ROW = (
     "ci_high",
     "run__temperature",
     "run_id",
+    "run__complete",
+    "run__problems_covered",
+    "run__problems_total",
+    "run__samples_executed",
+    "run__samples_total",
 )
 
 
 def figure_of(row: dict) -> Figure:
-    return Figure(row["value"], row["ci_low"], row["ci_high"], row["run__temperature"], row["run_id"])
+    coverage = coverage_text(
+        row["run__complete"],
+        row["run__problems_covered"],
+        row["run__problems_total"],
+        row["run__samples_executed"],
+        row["run__samples_total"],
+    )
+    return Figure(
+        row["value"], row["ci_low"], row["ci_high"], row["run__temperature"], row["run_id"], coverage
+    )
+
+
+def better(figure: Figure, than: Figure | None) -> bool:
+    """A complete run's figure beats an incomplete one's whatever their values: partial runs rank apart."""
+    return than is None or (figure.complete, figure.value) > (than.complete, than.value)
 
 
 @dataclass
@@ -153,9 +179,11 @@ def board_queryset(
             Exists(Result.objects.filter(run__model=OuterRef("pk"), run__benchmark__name=filters.benchmark))
         )
     models = models.annotate(evaluating=Exists(Run.objects.filter(model=OuterRef("pk"), status__in=ACTIVE)))
+    ranked = None
     if sort in COLUMNS:
         best = COLUMNS[sort].results().filter(run__model=OuterRef("pk")).order_by("-value")
         key = Subquery(best.values("value")[:1])
+        ranked = Subquery(best.filter(run__complete=True).values("value")[:1])
     elif sort == "parameters":
         key = F("parameters")
     elif sort == "date":
@@ -163,7 +191,11 @@ def board_queryset(
     else:
         key = Lower("name")
     order = F("sort_key").desc(nulls_last=True) if descending else F("sort_key").asc(nulls_last=True)
-    return models.annotate(sort_key=key).order_by(order, Lower("name"), "id")
+    if ranked is None:
+        return models.annotate(sort_key=key).order_by(order, Lower("name"), "id")
+    # Models whose figure comes from a complete run first, ranked; then the others, apart.
+    complete_first = F("ranked").desc(nulls_last=True) if descending else F("ranked").asc(nulls_last=True)
+    return models.annotate(sort_key=key, ranked=ranked).order_by(complete_first, order, Lower("name"), "id")
 
 
 def board_figures(model_ids: list[int], columns: Iterable[Column]) -> dict[int, dict[str, Figure]]:
@@ -187,9 +219,9 @@ def board_figures(model_ids: list[int], columns: Iterable[Column]) -> dict[int, 
         key = keys.get((row["run__benchmark__name"], row["metric"], row["subset"], row["variant"]))
         if key is None:
             continue
-        best = figures[row["run__model_id"]].get(key)
-        if best is None or row["value"] > best.value:
-            figures[row["run__model_id"]][key] = figure_of(row)
+        figure = figure_of(row)
+        if better(figure, figures[row["run__model_id"]].get(key)):
+            figures[row["run__model_id"]][key] = figure
     return figures
 
 
@@ -227,7 +259,7 @@ def apps_table() -> list[AppsRow]:
             timeouts[row["run_id"], variant.removesuffix(apps.TIMEOUTS), metric, subset] = row
             continue
         key = (row["run__model_id"], variant, metric, subset)
-        if key not in best or row["value"] > best[key]["value"]:
+        if key not in best or better(figure_of(row), figure_of(best[key])):
             best[key] = row
     table: dict[tuple, AppsRow] = {}
     for (model_id, variant, metric, subset), row in best.items():
@@ -454,7 +486,8 @@ def submission_state(submission: Submission, runs: list[Run]) -> tuple[str, str]
     failed = [run for run in runs if run.status == Run.Status.FAILED]
     if failed:
         reason = "; ".join(
-            f"{run.benchmark.name} at T={run.temperature}: {run.error or 'no reason given'}" for run in failed
+            f"{run.benchmark.name} at T={run.temperature}: {run.reason or 'failed; staff were told'}"
+            for run in failed
         )
         return "failed", reason[:1000]
     if Run.Status.CANCELLED in statuses:

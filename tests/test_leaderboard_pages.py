@@ -403,3 +403,30 @@ def test_board_model_and_run_pages_issue_a_bounded_number_of_queries(client, ben
     many = {url: queries(client, url) for url in urls}
     assert many == few
     assert max(few.values()) <= 10
+
+
+def judged_run(benchmark, name: str, task_ids: list[str], passed: set[str]) -> Run:
+    """A run of one sample per given problem, judged as `passed` says, closed by the real service."""
+    records = [SampleRecord(task_id, 0, "    return 1\n") for task_id in task_ids]
+    run = create_run_from_records(model(name), benchmark, records, temperature=0.2)
+    run.samples.update(verdict=Sample.Verdict.FAILED)
+    run.samples.filter(problem__task_id__in=passed).update(verdict=Sample.Verdict.PASSED)
+    update_results(run.id)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_run_covering_part_of_the_benchmark_shows_its_coverage_and_ranks_apart(client, benchmark):
+    every = list(benchmark.problems.values_list("task_id", flat=True))
+    complete = judged_run(benchmark, "Complete", every, set(every[:41]))
+    partial = judged_run(benchmark, "Three problems", every[:3], set(every[:3]))
+    assert complete.complete and complete.coverage == ""
+    assert not partial.complete and partial.status == Run.Status.FINISHED
+    assert partial.coverage == f"3 of {len(every)} problems"
+    rows = {r["model"]: r for r in client.get("/?format=json").json()["rows"]}
+    assert rows["Three problems"]["pass@1"] == 1.0 and rows["Complete"]["pass@1"] == 0.25
+    assert rows["Three problems"]["pass@1 coverage"] == "3 of 164 problems"
+    assert rows["Complete"]["pass@1 coverage"] == ""
+    page = client.get("/").content.decode()
+    assert page.index("Complete") < page.index("Three problems")  # a higher figure, ranked apart
+    assert "3 of 164 problems" in page

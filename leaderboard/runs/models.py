@@ -105,7 +105,12 @@ class Run(models.Model):
     timeout = models.FloatField(default=3.0, help_text="Seconds per execution")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     samples_total = models.PositiveIntegerField(default=0)
-    samples_executed = models.PositiveIntegerField(default=0)
+    samples_executed = models.PositiveIntegerField(default=0, help_text="Samples judged: executed or settled")
+    problems_covered = models.PositiveIntegerField(default=0, help_text="Problems with judged samples")
+    problems_total = models.PositiveIntegerField(default=0, help_text="Problems of its benchmark version")
+    complete = models.BooleanField(
+        default=False, help_text="Finished, every sample judged, every problem of the benchmark covered"
+    )
     error = models.TextField(blank=True, help_text="Why a task failed, with hosts and exceptions: staff only")
     reason = models.CharField(max_length=500, blank=True, help_text="Why it failed or was cancelled: public")
     requeues = models.PositiveIntegerField(default=0, help_text="Resends by the sweep after a task failure")
@@ -123,6 +128,26 @@ class Run(models.Model):
     @property
     def progress(self) -> float:
         return self.samples_executed / self.samples_total if self.samples_total else 0.0
+
+    @property
+    def coverage(self) -> str:
+        """What an incomplete run's figures stand on ("161 of 164 problems"); empty for a complete run."""
+        return coverage_text(
+            self.complete,
+            self.problems_covered,
+            self.problems_total,
+            self.samples_executed,
+            self.samples_total,
+        )
+
+
+def coverage_text(complete: bool, covered: int, problems: int, judged: int, samples: int) -> str:
+    """The caveat shown beside a figure of an incomplete run, wherever the figure appears."""
+    if complete:
+        return ""
+    if covered < problems:
+        return f"{covered:,} of {problems:,} problems"
+    return f"provisional: {judged:,} of {samples:,} judged"
 
 
 class Sample(models.Model):

@@ -210,11 +210,23 @@ def update_results(run_id: int) -> bool:
             return False
         compute_results(run)
         run.samples_executed = judged
+        run.problems_total = run.benchmark.problems.count()
+        run.problems_covered = run.samples.exclude(verdict="").values("problem").distinct().count()
         finished_now = complete and run.status != Run.Status.FINISHED
         if finished_now:
             run.status = Run.Status.FINISHED
             run.finished_at = timezone.now()
-        run.save(update_fields=["samples_executed", "status", "finished_at"])
+        run.complete = complete and run.problems_covered == run.problems_total
+        run.save(
+            update_fields=[
+                "samples_executed",
+                "problems_covered",
+                "problems_total",
+                "complete",
+                "status",
+                "finished_at",
+            ]
+        )
     return finished_now
 
 

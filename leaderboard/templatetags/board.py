@@ -61,9 +61,12 @@ def cell(figure, show_temperature: bool = False, extra: str = "") -> str:
     if t is not None:
         title = f"{title}, T={t:g}" if title else f"T={t:g}"
     temperature = f' <small class="t">T={t:g}</small>' if show_temperature and t is not None else ""
+    coverage = getattr(figure, "coverage", "")  # made of numbers only
+    if coverage:
+        extra += f' <small class="coverage">{coverage}</small>'
     return (
-        f'<td class="num fig" title="{title}"><a href="{runs_prefix()}{int(figure.run_id)}/">'
-        f"{percent(figure.value)}</a>{temperature}{extra}</td>"
+        f'<td class="num fig{" partial" if coverage else ""}" title="{title}">'
+        f'<a href="{runs_prefix()}{int(figure.run_id)}/">{percent(figure.value)}</a>{temperature}{extra}</td>'
     )
 
 
