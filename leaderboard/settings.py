@@ -125,16 +125,14 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed logins (/accounts/login/ and /admin/login/) are counted by django-axes in the database, per
 # account and per address apart: AXES_FAILURE_LIMIT failures lock either out for AXES_COOLOFF_MINUTES.
 # Axes' backend refuses a locked-out login before the password is checked.
-AUTHENTICATION_BACKENDS = [
-    "leaderboard.middleware.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["leaderboard.middleware.LoginThrottleBackend"]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "leaderboard.middleware.client_address"
 AXES_RESET_ON_SUCCESS = False  # a success of one's own account must not clear the failures on another
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # no banner in every process's log; lockouts are still logged
 
 # Request bodies: DATA_UPLOAD_MAX_MEMORY_SIZE caps every body but the staff's sample imports
 # (IMPORT_MAX_BYTES), refused by RequestBodyLimitMiddleware before anything reads them; the reverse
@@ -190,6 +188,16 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# HSTS for every subdomain and the browsers' preload list are each domain's own choice: set in the
+# environment (0 or 1), it is a decision that `check --deploy` need not warn of; unset, it warns.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for name, check in (
+        ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "security.W005"),
+        ("SECURE_HSTS_PRELOAD", "security.W021"),
+    )
+    if name in os.environ
+]
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)  # its X-Real-IP also names the visitor
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from leaderboard import api, views
@@ -26,6 +27,7 @@ urlpatterns = [
     path("models/<int:model_id>/", views.model_detail, name="model"),
     path("runs/<int:run_id>/", views.run_detail, name="run"),
     path("runs/<int:run_id>/progress.json", views.run_progress, name="run-progress"),
+    path("runs/<int:run_id>/stop/", views.stop_run, name="run-stop"),
     path("problems/<int:problem_id>/", views.problem_detail, name="problem"),
     path("compare/", views.compare, name="compare"),
     path("submit/", views.submit, name="submit"),
@@ -37,7 +39,15 @@ urlpatterns = [
     path("staff/import/", run_views.import_samples_view, name="import-samples"),
     path("staff/status/", run_views.status, name="status"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only the account pages the site uses: no password reset, since the site sends no mail.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("grading/", include("grading.urls")),
     path("admin/", admin.site.urls),
 ]
