@@ -121,8 +121,8 @@ def run(request, run_id: int):
             "stop_sequences": run.stop_sequences,
             "seed": run.seed,
             "timeout": run.timeout,
-            "error": run.error,
-            "environment": run.environment,
+            "reason": exports.public_reason(run),
+            "environment": exports.public_environment(run),
             "results": [_result(r) for r in run.results.all()],
             "problems": reverse("api:run-problems", args=[run.id]),
             "samples": reverse("api:run-samples", args=[run.id]) + "?problem=<task_id>",
@@ -147,6 +147,8 @@ def run_samples(request, run_id: int):
     problem, samples = selectors.problem_samples(run, task_id)
     if problem is None:
         return error(f"no problem {task_id!r} in this run's benchmark", 404)
+    if selectors.texts_hidden(run):
+        return error("this run's docstrings stay private until every one of them is graded", 403)
     return JsonResponse(
         {
             "run_id": run.id,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import fields
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.core.cache import cache
 
 from evaluation.benchmarks import registry
 from leaderboard import hub, selectors, services
@@ -19,6 +21,7 @@ MAX_TEMPERATURE = 2.0
 MAX_TEMPERATURES = 6
 MAX_SAMPLES = 1000
 KS = (1, 10, 100)
+MAX_PARAMETERS = 10**14  # 100T: any count above is a typing error
 DEFAULT_TEMPLATE = ("", "Each benchmark's default (HumanEval: its own prompt, as in the paper)")
 
 
@@ -28,8 +31,10 @@ class BoardFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
     family = forms.ChoiceField(required=False)
     benchmark = forms.ChoiceField(required=False)
-    min_size = forms.FloatField(required=False, min_value=0, label="Size from (B)")
-    max_size = forms.FloatField(required=False, min_value=0, label="to (B)")
+    min_size = forms.FloatField(
+        required=False, min_value=0, max_value=MAX_PARAMETERS / 10**9, label="Size from (B)"
+    )
+    max_size = forms.FloatField(required=False, min_value=0, max_value=MAX_PARAMETERS / 10**9, label="to (B)")
 
     def __init__(self, data, *, families: list[str], benchmarks: list[str]):
         super().__init__(data)
@@ -82,7 +87,7 @@ def parse_size(value: str) -> int:
     if not match:
         raise forms.ValidationError(f"“{value}” is not a parameter count: write 6700000000, 6.7B or 350M.")
     count = round(float(match[1]) * SIZE_UNITS[match[2].lower()])
-    if not 1 <= count <= 10**14:
+    if not 1 <= count <= MAX_PARAMETERS:
         raise forms.ValidationError("A parameter count must lie between 1 and 100T.")
     return count
 
@@ -144,8 +149,9 @@ class SubmissionForm(forms.Form):
         required=False, help_text="Applies to the benchmarks that have templates."
     )
 
-    def __init__(self, *args, benchmarks: list[str], **kwargs):
+    def __init__(self, *args, benchmarks: list[str], user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         runnable = [name for name in registry.names() if name in benchmarks]
         self.fields["benchmarks"].choices = [(name, name) for name in runnable]
         self.templates = {name: services.prompt_templates(name) for name in runnable}
@@ -190,7 +196,9 @@ class SubmissionForm(forms.Form):
                 folder = hub.check_local_path(location, settings.SUBMISSION_MODEL_ROOTS)
                 data["local_path"] = str(folder)
             elif location:
-                data["hub_id"] = hub.check_hub_id(location)
+                # The hub finds a repository whatever the case of its id: one spelling, so that
+                # BOB/Model-B and bob/model-b are the same submission.
+                data["hub_id"] = hub.check_hub_id(location).lower()
         except hub.ModelInfoError as error:
             self.add_error("location", str(error))
         template, chosen = data.get("prompt_template"), data.get("benchmarks") or []
@@ -205,9 +213,20 @@ class SubmissionForm(forms.Form):
                 f"n = {n} samples cannot estimate pass@{max(ks)}: "
                 f"n must be at least the largest k ({max(ks)}).",
             )
-        if data.get("parameters") is None and not self.has_error("location") and "revision" in data:
+        # The model's files are read only for a form that is otherwise valid: a look-up costs the hub.
+        if data.get("parameters") is None and not self.errors:
             self.read_parameters(data, folder)
         return data
+
+    def hub_lookup_allowed(self) -> bool:
+        """Count one hub look-up for this form's user; False past HUB_LOOKUPS_PER_HOUR this hour."""
+        key = f"hub-lookups:{self.user.pk if self.user else 'anonymous'}:{int(time.time() // 3600)}"
+        cache.add(key, 0, timeout=3600)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.set(key, count := 1, timeout=3600)
+        return count <= settings.HUB_LOOKUPS_PER_HOUR
 
     def read_parameters(self, data: dict, folder) -> None:
         """Fill in the parameter count from the model's files; say plainly when that is impossible."""
@@ -215,6 +234,13 @@ class SubmissionForm(forms.Form):
             if folder is not None:
                 count, source = hub.local_parameters(folder)
             elif data["hub_id"]:
+                if not self.hub_lookup_allowed():
+                    self.add_error(
+                        "parameters",
+                        f"The hub was asked for {settings.HUB_LOOKUPS_PER_HOUR} models' sizes in the last "
+                        "hour, the most allowed: enter the parameter count by hand, or try again later.",
+                    )
+                    return
                 count, source = hub.hub_parameters(
                     data["hub_id"], data["revision"], settings.HUB_URL, settings.HUB_TIMEOUT
                 )
@@ -228,6 +254,13 @@ class SubmissionForm(forms.Form):
             return
         data["parameters"] = count
         self.parameters_source = source
+
+
+class StopRunForm(forms.Form):
+    """Staff stop a run: cancelled (withdrawn) or failed (it cannot succeed), with a public reason."""
+
+    action = forms.ChoiceField(choices=[("cancelled", "Cancel"), ("failed", "Fail")])
+    reason = forms.CharField(max_length=500, label="Reason (shown on its pages)")
 
 
 class RejectForm(forms.Form):

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 
 from evaluation.benchmarks import apps, humaneval, registry
+from evaluation.benchmarks.contract import Judging
 from evaluation.figures import RANKING
 from leaderboard.models import Submission
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample, coverage_text
@@ -367,16 +368,42 @@ def problem_samples(run: Run, task_id: str) -> tuple[Problem | None, QuerySet[Sa
     return problem, Sample.objects.filter(run=run, problem=problem).order_by("index")
 
 
+def is_graded(run: Run) -> bool:
+    """Whether people judge the run's samples (its texts stay private until grading is complete)."""
+    return registry.get(run.benchmark.name).JUDGING == Judging.GRADED
+
+
+def texts_hidden(run: Run) -> bool:
+    """A graded run's samples are shown once settled: before, a grader could meet them beside the model."""
+    return is_graded(run) and run.status != Run.Status.FINISHED
+
+
+def progress_line(run: Run, generated: int) -> str:
+    """The run page's one status line, the same whether rendered or polled."""
+    done = run.samples_executed
+    if run.status in (Run.Status.PENDING, Run.Status.GENERATING):
+        return f"Generating: {generated:,} of {run.samples_total:,} samples"
+    if run.status == Run.Status.GRADING:
+        return f"Grading: {done:,} of {run.samples_total:,} docstrings settled"
+    if run.status == Run.Status.EXECUTING:
+        return f"Executing: {done:,} of {run.samples_total:,} samples"
+    verb = "settled" if is_graded(run) else "executed"
+    line = f"{run.get_status_display()}: {done:,} of {run.samples_total:,} samples {verb}"
+    return f"{line} ({run.coverage})" if run.status == Run.Status.FINISHED and run.coverage else line
+
+
 def run_progress(run_id: int) -> dict:
     """What the run page polls; samples are counted (through the run's index) only while generating."""
-    run = Run.objects.get(id=run_id)
+    run = Run.objects.select_related("benchmark").get(id=run_id)
     generating = run.status in (Run.Status.PENDING, Run.Status.GENERATING)
+    generated = run.samples.count() if generating else run.samples_total
     return {
         "status": run.status,
-        "generated": run.samples.count() if generating else run.samples_total,
+        "line": progress_line(run, generated),
+        "generated": generated,
         "executed": run.samples_executed,
         "total": run.samples_total,
-        "error": run.error,
+        "reason": run.reason,
     }
 
 
@@ -479,7 +506,7 @@ class QueueEntry:
 
 
 def submission_state(submission: Submission, runs: list[Run]) -> tuple[str, str]:
-    """Pending, approved, generating, executing, finished or failed (with its reason)."""
+    """Pending, approved, generating, executing, grading, finished or failed (with its reason)."""
     if submission.status != Submission.Status.APPROVED:
         return submission.status, submission.reason
     statuses = {run.status for run in runs}
@@ -498,7 +525,9 @@ def submission_state(submission: Submission, runs: list[Run]) -> tuple[str, str]
         return "finished", ""
     if statuses & {Run.Status.GENERATING, Run.Status.PENDING}:
         return "generating", ""
-    return "executing", ""
+    if statuses & {Run.Status.EXECUTING}:
+        return "executing", ""
+    return "grading", ""
 
 
 def submission_queue(ids: Iterable[int] | None = None, limit: int = 200) -> list[QueueEntry]:
@@ -509,7 +538,7 @@ def submission_queue(ids: Iterable[int] | None = None, limit: int = 200) -> list
     if ids is not None:
         submissions = submissions.filter(id__in=list(ids))
     submissions = list(submissions[:limit])
-    written = {Run.Status.EXECUTING, Run.Status.FINISHED}
+    written = {Run.Status.EXECUTING, Run.Status.GRADING, Run.Status.FINISHED}
     counted = [run.id for s in submissions for run in s.runs.all() if run.status not in written]
     counts = dict(
         Sample.objects.filter(run_id__in=counted).order_by().values_list("run_id").annotate(count=Count("id"))

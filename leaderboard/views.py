@@ -20,8 +20,16 @@ from evaluation.benchmarks import humaneval_docstrings as docstrings
 from evaluation.figures import RANKING
 from leaderboard import exports, plots, selectors, services
 from leaderboard.exports import export_format, table_response
-from leaderboard.forms import BoardFilterForm, CompareForm, RejectForm, SignupForm, SubmissionForm
+from leaderboard.forms import (
+    BoardFilterForm,
+    CompareForm,
+    RejectForm,
+    SignupForm,
+    StopRunForm,
+    SubmissionForm,
+)
 from leaderboard.models import Submission
+from leaderboard.runs import services as run_services
 from leaderboard.runs.models import Run, Sample
 
 PAGE_SIZE = 100
@@ -228,7 +236,8 @@ def run_detail(request, run_id: int):
     problem, samples = selectors.problem_samples(run, task_id) if task_id else (None, None)
     if task_id and problem is None:
         raise Http404("No such problem in this run's benchmark")
-    samples = list(samples) if samples is not None else None
+    hidden = selectors.texts_hidden(run)
+    samples = list(samples) if samples is not None and not hidden else None
     counts = [(p.executed, p.passed) for p in grid if p.executed]
     ranking = selectors.stored_ranking(run.results.all())
     curve = plots.pass_at_k_curve(counts) if run.status == Run.Status.FINISHED else []
@@ -237,6 +246,10 @@ def run_detail(request, run_id: int):
         "leaderboard/run.html",
         {
             "run": run,
+            "graded": selectors.is_graded(run),
+            "hidden": hidden,
+            "progress_line": selectors.progress_line(run, run.samples.count()),
+            "stop_form": StopRunForm() if request.user.is_staff and run.status in selectors.ACTIVE else None,
             "grid": grid,
             "problem": problem,
             "samples": samples,
@@ -250,9 +263,30 @@ def run_detail(request, run_id: int):
             if len(curve) > 1
             else None,
             "ranking_figure": plots.ranking_figure(ranking) if ranking else None,
-            "bleu_figure": bleu_figure(problem, samples) if problem else None,
+            "bleu_figure": bleu_figure(problem, samples) if problem and samples else None,
         },
     )
+
+
+@require_POST
+@login_required
+def stop_run(request, run_id: int):
+    """Staff cancel or fail a run that is not over, with a reason its pages show."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff stop runs.")
+    run = found(selectors.run_detail, run_id)
+    form = StopRunForm(request.POST)
+    if form.is_valid():
+        stopped = run_services.stop_run(
+            run.id, status=Run.Status(form.cleaned_data["action"]), reason=form.cleaned_data["reason"]
+        )
+        if stopped:
+            messages.success(request, f"Run {run.id} is {form.cleaned_data['action']}.")
+        else:
+            messages.error(request, f"Run {run.id} was already over.")
+    else:
+        messages.error(request, "Give a reason, and cancel or fail.")
+    return redirect("run", run_id=run.id)
 
 
 def bleu_figure(problem, samples: list[Sample]) -> dict | None:

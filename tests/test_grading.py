@@ -95,7 +95,8 @@ def test_back_translation_prompt_keeps_the_docstring_a_string():
 # Import -------------------------------------------------------------------------------------------
 
 
-def test_import_makes_a_run_of_the_docstring_benchmark_with_one_item_per_row():
+def test_import_makes_a_run_of_the_docstring_benchmark_with_one_item_per_row(settings):
+    settings.GRADING_AGREEMENT_SHARE = 0.0
     run = small_run(problems=3, samples=2)
     assert run.benchmark.name == "humaneval-docstrings" and run.n == 2 and run.temperature == 0.8
     assert run.samples.count() == 6 and Item.objects.filter(run=run).count() == 6

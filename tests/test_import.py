@@ -18,8 +18,8 @@ def sample_file(tmp_path, rows, name="samples.jsonl"):
 
 
 def test_loading_humaneval_is_idempotent_and_versioned_by_content(tmp_path):
-    call_command("load_humaneval")
-    call_command("load_humaneval")
+    call_command("load_benchmark", "humaneval")
+    call_command("load_benchmark", "humaneval")
     assert Benchmark.objects.count() == 1
     assert Problem.objects.count() == 164
     changed = tmp_path / "HumanEval.jsonl"
@@ -39,7 +39,7 @@ def test_loading_humaneval_is_idempotent_and_versioned_by_content(tmp_path):
                 )
                 + "\n"
             )
-    call_command("load_humaneval", path=str(changed))
+    call_command("load_benchmark", "humaneval", source=str(changed))
     versions = Benchmark.objects.filter(name="humaneval")
     assert versions.count() == 2
     assert Problem.objects.count() == 328

@@ -1,8 +1,8 @@
-// Live progress of a run: poll its JSON until it stops executing, then reload once for the figures.
+// Live progress of a run: poll its JSON until it is over, then reload once for the figures.
 (function () {
   const box = document.getElementById("progress");
   if (!box) return;
-  const active = new Set(["pending", "generating", "executing"]);
+  const active = new Set(["pending", "generating", "executing", "grading"]);
   if (!active.has(box.dataset.status)) return;
   const bar = document.getElementById("progress-bar");
   const text = document.getElementById("progress-text");
@@ -13,9 +13,7 @@
       const data = await response.json();
       bar.max = data.total;
       bar.value = data.executed;
-      text.textContent = data.generated < data.total
-        ? `${data.generated} / ${data.total} samples generated, ${data.executed} executed`
-        : `${data.executed} / ${data.total} samples executed`;
+      text.textContent = data.line;
       status.textContent = data.status;
       status.className = `status ${data.status}`;
       if (!active.has(data.status)) { window.location.reload(); return; }
