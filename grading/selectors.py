@@ -207,6 +207,11 @@ class TableRow:
     back_translation: BackTranslationSummary | None = None
 
     @property
+    def provisional(self) -> bool:
+        """Some of its docstrings are not settled yet: its figures may still move, it is not ranked."""
+        return self.labelled < self.items
+
+    @property
     def pass_1(self) -> Result | None:
         return self.figures.get("pass@1")
 
@@ -224,7 +229,9 @@ class TableRow:
 
 
 def docstring_table() -> list[TableRow]:
-    """Table 3: each docstring run's pass@k from the grades beside code generation at the same temperature."""
+    """Table 3: each docstring run's pass@k from the grades beside code generation at the same temperature.
+
+    A run with unsettled docstrings is provisional: listed after the complete ones, marked, unranked."""
     runs = list(
         Run.objects.filter(benchmark__name=docstrings.NAME)
         .select_related("model")
@@ -261,6 +268,8 @@ def docstring_table() -> list[TableRow]:
                 back_translation=back_translation_summary(run),
             )
         )
+    # Complete tables ranked by pass@1; provisional ones after them, apart.
+    rows.sort(key=lambda row: (row.provisional, -(row.pass_1.value if row.pass_1 else -1.0)))
     return rows
 
 

@@ -97,5 +97,5 @@ def test_annotator_grades_with_the_keyboard_revises_and_the_table_follows(
     after = table_figure(page, live_server, docstring_run)
     page.screenshot(path=str(SCREENSHOTS / "docstring-table.png"), full_page=True)
     assert after == "50.0"
-    assert re.search(r"4 / 4", page.locator(f'tr[data-run="{docstring_run.id}"]').inner_text())
+    assert re.search(r"4 of 4 graded", page.locator(f'tr[data-run="{docstring_run.id}"]').inner_text())
     assert user.docstring_grades.filter(revisions=1).count() == 1

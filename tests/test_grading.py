@@ -21,6 +21,12 @@ from leaderboard.runs.services import get_or_create_model
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def one_grade_per_item(settings):
+    """These tests settle an item with one grade; the agreement share has a test of its own."""
+    settings.GRADING_AGREEMENT_SHARE = 0.0
+
+
 def csv_text(rows):
     lines = ["task_id,solution_id,full_id,function_signature,code,comment,success"]
     for task, solution, code, comment in rows:

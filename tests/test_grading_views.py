@@ -23,6 +23,12 @@ HOSTILE_DOCSTRING = '</pre><script>alert("doc")</script> Returns the <b>sum</b>.
 HOSTILE_CODE = 'def f():\n    return "</script><img src=x onerror=alert(1)>"'
 
 
+@pytest.fixture(autouse=True)
+def one_grade_per_item(settings):
+    """These tests settle an item with one grade; the agreement share has a test of its own."""
+    settings.GRADING_AGREEMENT_SHARE = 0.0
+
+
 def docstring_csv(rows):
     out = io.StringIO()
     writer = csv.writer(out)
@@ -139,7 +145,7 @@ def test_table_shows_docstring_and_code_generation_figures(client, ann, run):
     page = client.get("/grading/table/").content.decode()
     assert "Secret-Model-XYZ" in page
     assert Result.objects.get(run=run, metric="pass@1").value == pytest.approx((0.5 + 1.0) / 2)
-    assert "75.0" in page and "10.0" in page and "3 / 3" in page
+    assert "75.0" in page and "10.0" in page and "3 of 3 graded" in page
 
 
 def test_quality_adjudication_and_exports_are_for_reviewers(client, run):
