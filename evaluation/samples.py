@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import io
 import json
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,10 @@ from evaluation.benchmarks.humaneval import entry_point_of_prompt
 
 # Real sample sets the project ships, each beside its licence (see README.md there).
 SHIPPED = Path(__file__).resolve().parent / "data" / "samples"
+# A gzip file is read a chunk at a time and refused past this size once decompressed: a small
+# upload must not become gigabytes in memory.
+MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
 
 
 class SampleFileError(ValueError):
@@ -37,12 +43,22 @@ class SampleRecord:
     sum_logprob: float | None = None
 
 
-def _decode_lines(data: bytes) -> list[tuple[int, str]]:
+def _gunzip(data: bytes, limit: int) -> bytearray:
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                if len(out) + len(chunk) > limit:
+                    raise SampleFileError(f"the file is larger than {limit // 2**20} MB once decompressed")
+                out += chunk
+    except (OSError, EOFError, zlib.error) as error:
+        raise SampleFileError(f"the gzip file is corrupt: {error}") from None
+    return out
+
+
+def _decode_lines(data: bytes, limit: int | None = None) -> list[tuple[int, str]]:
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as error:
-            raise SampleFileError(f"the gzip file is corrupt: {error}") from None
+        data = _gunzip(data, MAX_DECOMPRESSED_BYTES if limit is None else limit)
     lines = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         try:
@@ -62,7 +78,10 @@ def _number(row: dict, key: str, line: int) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SampleFileError(f"{key!r} must be a number, got {value!r}", line)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise SampleFileError(f"{key!r} is too large a number", line) from None
 
 
 class _Matcher:
@@ -115,17 +134,23 @@ def parse_samples(
     *,
     stop_sequences: tuple[str, ...] | None = None,
     allow_missing: bool = False,
+    max_bytes: int | None = None,
 ) -> list[SampleRecord]:
-    """Parse a JSONL sample file (plain or gzip) into records, or raise SampleFileError."""
+    """Parse a JSONL sample file (plain or gzip, at most `max_bytes` decompressed, by default
+    MAX_DECOMPRESSED_BYTES) into records, or raise SampleFileError."""
     match = _Matcher(benchmark)
     records: list[SampleRecord] = []
     counts: dict[str, int] = defaultdict(int)
     row_per_problem_lines: dict[str, int] = {}
-    for line, text in _decode_lines(data):
+    for line, text in _decode_lines(data, max_bytes):
         try:
             row = json.loads(text)
         except json.JSONDecodeError as error:
             raise SampleFileError(f"malformed JSON ({error.msg} at column {error.colno})", line) from None
+        except RecursionError:
+            raise SampleFileError("JSON nested too deeply", line) from None
+        except ValueError as error:  # an integer of more digits than Python converts
+            raise SampleFileError(f"malformed JSON ({error})", line) from None
         if not isinstance(row, dict):
             raise SampleFileError("each line must be a JSON object", line)
         problem = match(row, line)

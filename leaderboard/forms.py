@@ -237,7 +237,7 @@ class SubmissionForm(forms.Form):
                 if not self.hub_lookup_allowed():
                     self.add_error(
                         "parameters",
-                        f"The hub was asked for {settings.HUB_LOOKUPS_PER_HOUR} models' sizes in the last "
+                        f"The hub was asked the size of {settings.HUB_LOOKUPS_PER_HOUR} models in the last "
                         "hour, the most allowed: enter the parameter count by hand, or try again later.",
                     )
                     return

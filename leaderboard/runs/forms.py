@@ -1,8 +1,7 @@
 from django import forms
+from django.conf import settings
 
 from leaderboard.runs.models import Benchmark
-
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 class ImportSamplesForm(forms.Form):
@@ -11,7 +10,9 @@ class ImportSamplesForm(forms.Form):
     )
     model_name = forms.CharField(max_length=200, label="Model name")
     family = forms.CharField(max_length=100, required=False)
-    parameters = forms.IntegerField(min_value=1, required=False, help_text="Number of parameters")
+    parameters = forms.IntegerField(  # at most 100T, as the submission form: the database column holds it
+        min_value=1, max_value=10**14, required=False, help_text="Number of parameters"
+    )
     benchmark = forms.ModelChoiceField(queryset=Benchmark.objects.all())
     temperature = forms.FloatField(min_value=0, max_value=2, required=False)
     top_p = forms.FloatField(min_value=0, max_value=1, required=False)
@@ -20,6 +21,6 @@ class ImportSamplesForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 200 MB.")
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES // 2**20} MB.")
         return upload
