@@ -50,8 +50,8 @@ def check_local_path(value: str, roots: list[str]) -> Path:
     resolved = path.resolve()
     allowed = [Path(root).resolve() for root in roots]
     if not any(resolved == root or root in resolved.parents for root in allowed):
-        shared = ", ".join(str(root) for root in allowed) or "none is configured"
-        raise ModelInfoError(f"Local models must lie in a folder the workers share ({shared}).")
+        # The folders themselves are not named: the server's layout is not the visitor's business.
+        raise ModelInfoError("Local models must lie in a folder the workers share: ask staff which.")
     if not (resolved / "config.json").is_file():
         raise ModelInfoError(f"There is no model folder with a config.json at {value}.")
     return resolved
