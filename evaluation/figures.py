@@ -10,7 +10,7 @@ from evaluation.metrics import DEFAULT_KS, bootstrap_interval, mean_pass_at_k, u
 
 PASSED = "passed"
 RANKING = "ranking:"  # variant prefix of Figure 7's curves; the metric is "k=<k>"
-HEURISTICS = ("random", "mean_logprob", "sum_logprob", "oracle")
+HEURISTICS = ("random", "mean_logprob", "sum_logprob", "oracle", "back_translation")
 
 
 def counts(samples: Iterable[JudgedSample]) -> dict[str, tuple[int, int]]:
@@ -40,9 +40,12 @@ def ranking_figures(samples: Sequence[JudgedSample]) -> list[Figure]:
         return []
     per_task: dict[str, list[ScoredSample]] = defaultdict(list)
     for s in samples:
-        per_task[s.task_id].append(ScoredSample(s.verdict == PASSED, s.mean_logprob, s.sum_logprob))
+        per_task[s.task_id].append(
+            ScoredSample(s.verdict == PASSED, s.mean_logprob, s.sum_logprob, s.back_translation)
+        )
     return [
         Figure(f"k={point.k}", getattr(point, heuristic), variant=f"{RANKING}{heuristic}")
         for point in ranking_curves(list(per_task.values()))
         for heuristic in HEURISTICS
+        if getattr(point, heuristic) is not None
     ]

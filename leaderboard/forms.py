@@ -263,5 +263,11 @@ class StopRunForm(forms.Form):
     reason = forms.CharField(max_length=500, label="Reason (shown on its pages)")
 
 
+class RankRunForm(forms.Form):
+    """The docstring model that ranks a run's samples by back-translation (Figure 7)."""
+
+    model = forms.CharField(max_length=500, label="Docstring model (hub id or folder)")
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))

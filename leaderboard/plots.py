@@ -160,6 +160,7 @@ RANKING_NAMES = {
     "oracle": "Oracle (pass@k)",
     "mean_logprob": "Highest mean log p",
     "sum_logprob": "Highest sum log p",
+    "back_translation": "Back-translation",
     "random": "Random (pass@1)",
 }
 

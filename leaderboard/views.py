@@ -23,6 +23,7 @@ from leaderboard.exports import export_format, table_response
 from leaderboard.forms import (
     BoardFilterForm,
     CompareForm,
+    RankRunForm,
     RejectForm,
     SignupForm,
     StopRunForm,
@@ -30,6 +31,7 @@ from leaderboard.forms import (
 )
 from leaderboard.models import Submission
 from leaderboard.runs import services as run_services
+from leaderboard.runs import tasks as run_tasks
 from leaderboard.runs.models import Run, Sample
 
 PAGE_SIZE = 100
@@ -250,6 +252,9 @@ def run_detail(request, run_id: int):
             "hidden": hidden,
             "progress_line": selectors.progress_line(run, run.samples.count()),
             "stop_form": StopRunForm() if request.user.is_staff and run.status in selectors.ACTIVE else None,
+            "rank_form": RankRunForm()
+            if request.user.is_staff and run_services.can_rank_by_back_translation(run)
+            else None,
             "grid": grid,
             "problem": problem,
             "samples": samples,
@@ -286,6 +291,26 @@ def stop_run(request, run_id: int):
             messages.error(request, f"Run {run.id} was already over.")
     else:
         messages.error(request, "Give a reason, and cancel or fail.")
+    return redirect("run", run_id=run.id)
+
+
+@require_POST
+@login_required
+def rank_run(request, run_id: int):
+    """Staff ask a docstring model to rank a finished run's samples by back-translation (Figure 7)."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff start back-translation ranking.")
+    run = found(selectors.run_detail, run_id)
+    form = RankRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the docstring model: a hub id or a folder the workers share.")
+        return redirect("run", run_id=run.id)
+    try:
+        queued = run_tasks.start_back_translation(run, form.cleaned_data["model"])
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{queued} problems queued for back-translation scoring.")
     return redirect("run", run_id=run.id)
 
 

@@ -417,3 +417,14 @@ def test_cli_bad_model_is_a_message_and_writes_nothing(tmp_path, capsys):
     assert code == 1
     assert "error: cannot load model" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_scoring_a_text_is_one_forward_pass_whatever_the_batch(backend):
+    texts = ["    return a + b\n", "    return a - b  # a longer continuation\n", " pass"]
+    pairs = [(PROMPT, text) for text in texts] + [(OTHER_PROMPTS[0], texts[0])]
+    scored = with_batch_size(backend, 3).score(pairs)
+    assert scored == pytest.approx(with_batch_size(backend, 1).score(pairs), abs=1e-4)
+    for (prompt, text), score in zip(pairs, scored, strict=True):
+        ids = tuple(backend.tokenizer(text, add_special_tokens=False)["input_ids"])
+        assert score == pytest.approx(sum(forward_logprobs(backend, prompt, ids)), abs=1e-4)
+        assert score < 0

@@ -37,7 +37,8 @@ def test_heuristic_that_knows_the_answer_picks_it_once_it_is_drawn():
     # Only the most likely sample (by mean) is correct; by total the correct one is the least likely.
     problem = [sample(True, -0.1, -50.0)] + [sample(False, -1.0 - i, -1.0 - i) for i in range(4)]
     points = {p.k: p for p in ranking_curves([problem], ks=[1, 2, 5])}
-    assert astuple(points[1]) == pytest.approx((1, 0.2, 0.2, 0.2, 0.2))
+    assert astuple(points[1])[:5] == pytest.approx((1, 0.2, 0.2, 0.2, 0.2))
+    assert points[1].back_translation is None  # no sample was scored by a docstring model
     assert points[2].mean_logprob == pytest.approx(pass_at_k(5, 1, 2)) == pytest.approx(0.4)
     assert points[5].mean_logprob == 1.0
     assert points[5].sum_logprob == 0.0
@@ -79,3 +80,14 @@ def test_bad_input_is_refused():
         ranking_curves([[sample(True, -1.0)] * 3], ks=[5])
     with pytest.raises(ValueError, match="NaN"):
         ranking_curves([[sample(True, float("nan"))]])
+
+
+def test_back_translation_that_prefers_correct_samples_picks_as_well_as_the_oracle():
+    problems = [
+        [ScoredSample(passed, -1.0, -5.0, 0.0 if passed else -9.0) for passed in (True, False, False, False)],
+        [ScoredSample(passed, -1.0, -5.0, -2.0 if passed else -3.0) for passed in (False, True, True, False)],
+    ]
+    for point in ranking_curves(problems):
+        assert point.back_translation == pytest.approx(point.oracle)
+    without = [[ScoredSample(s.passed, s.mean_logprob, s.sum_logprob) for s in p] for p in problems]
+    assert all(point.back_translation is None for point in ranking_curves(without))

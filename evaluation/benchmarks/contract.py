@@ -69,6 +69,7 @@ class JudgedSample:
     extra: dict[str, Any] = field(default_factory=dict)
     mean_logprob: float | None = None
     sum_logprob: float | None = None
+    back_translation: float | None = None
 
 
 @dataclass(frozen=True)

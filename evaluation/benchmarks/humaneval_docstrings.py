@@ -155,6 +155,17 @@ def docstring_from_completion(completion: str) -> str:
     return inspect.cleandoc(completion.split('"""', 1)[0]).strip()
 
 
+def scoring_pair(problem: Problem, completion: str) -> tuple[str, str] | None:
+    """Back-translation ranking (Figure 7): the Codex-D prompt of a code sample of a HumanEval problem,
+    and the problem's reference docstring as its continuation; None when the sample does not parse."""
+    try:
+        prompt = codex_d_prompt(problem.prompt, completion, problem.entry_point)
+        reference = reference_docstring(problem.prompt, problem.entry_point)
+    except (SyntaxError, ValueError):
+        return None
+    return prompt, "\n    ".join(reference.splitlines()) + '\n    """'
+
+
 def back_translation_prompt(prompt: str, entry_point: str, docstring: str) -> str:
     """The problem's signature with the graded docstring in place of the original one."""
     before, _, _ = split_docstring(prompt, entry_point)

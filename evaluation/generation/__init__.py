@@ -92,6 +92,10 @@ class Backend(Protocol):
         """One completion per (prompt, seed) pair, in order: lets a backend batch across problems."""
         ...
 
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """log P(continuation | prompt) for each (prompt, continuation): ranking by back-translation."""
+        ...
+
 
 def sample_seed(run_key: str, task_id: str, index: int) -> int:
     """A stable 63-bit seed for sample `index` of `task_id` in a run: the same on every machine."""

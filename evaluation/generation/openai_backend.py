@@ -84,6 +84,13 @@ class OpenAICompatibleBackend:
                 f"{self.base_url}: unexpected reply ({error!r}): {str(reply)[:300]}"
             ) from None
 
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Scoring needs the log-probabilities of given text, which OpenAI-compatible servers do not
+        agree on (echo, prompt_logprobs): it runs on a model the worker loads itself."""
+        raise GenerationError(
+            "scoring text (back-translation) needs a model the worker loads itself: a hub id or a folder"
+        )
+
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST JSON; retries connection errors and 408/409/429/5xx with exponential backoff."""
         url = self.base_url + path

@@ -3,7 +3,9 @@
 For each number k of samples drawn, the expected pass rate when one of them is chosen:
 - `random`: uniformly at random: the problem's fraction of correct samples, whatever k;
 - `mean_logprob` / `sum_logprob`: the one with the highest mean / total token log-probability;
-- `oracle`: a correct one if any was drawn, which is pass@k.
+- `oracle`: a correct one if any was drawn, which is pass@k;
+- `back_translation`: the one whose code best explains the reference docstring, by a docstring
+  model's log P(docstring | sample), where every sample has that score.
 
 Expectations are exact, not Monte Carlo: over the C(n, k) equally likely k-subsets of a
 problem's n samples, the chosen sample is the best-scored member of the subset. With samples
@@ -30,6 +32,7 @@ class ScoredSample:
     passed: bool
     mean_logprob: float
     sum_logprob: float
+    back_translation: float | None = None  # log P(reference docstring | sample), by a docstring model
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class RankingPoint:
     mean_logprob: float
     sum_logprob: float
     oracle: float
+    back_translation: float | None = None
 
 
 def k_grid(n: int) -> tuple[int, ...]:
@@ -80,6 +84,7 @@ def ranking_curves(
                 raise ValueError("log-probabilities must not be NaN")
     smallest_n = min(len(samples) for samples in problems)
     ks = k_grid(smallest_n) if ks is None else tuple(ks)
+    translated = all(s.back_translation is not None for samples in problems for s in samples)
     points = []
     for k in ks:
         if not 1 <= k <= smallest_n:
@@ -95,6 +100,11 @@ def ranking_curves(
                 oracle=_mean(
                     [pass_at_k(len(samples), sum(s.passed for s in samples), k) for samples in problems]
                 ),
+                back_translation=_mean(
+                    [expected_pick(samples, k, _by_back_translation) for samples in problems]
+                )
+                if translated
+                else None,
             )
         )
     return points
@@ -106,6 +116,10 @@ def _by_mean(sample: ScoredSample) -> float:
 
 def _by_sum(sample: ScoredSample) -> float:
     return sample.sum_logprob
+
+
+def _by_back_translation(sample: ScoredSample) -> float:
+    return sample.back_translation  # type: ignore[return-value]
 
 
 def _mean(values: list[float]) -> float:

@@ -144,6 +144,41 @@ class TransformersBackend:
                 torch.cuda.empty_cache()
         return results
 
+    @torch.inference_mode()
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """log P(continuation | prompt) under the model at temperature 1, one figure per pair.
+
+        The continuation's tokens are those the tokenizer gives it alone (no special tokens), so a
+        pair scores the same whatever the batch; batches are right padded."""
+        scores: list[float] = []
+        for start in range(0, len(pairs), self.batch_size):
+            batch = pairs[start : start + self.batch_size]
+            rows = [
+                (self.encode(prompt), list(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
+                for prompt, text in batch
+            ]
+            width = max(len(prompt) + len(text) for prompt, text in rows)
+            if self.max_positions is not None and width > self.max_positions:
+                raise ValueError(
+                    f"a pair of {width} tokens exceeds the model's {self.max_positions}-token context"
+                )
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+            ids = [prompt + text + [pad] * (width - len(prompt) - len(text)) for prompt, text in rows]
+            mask = [
+                [1] * (len(prompt) + len(text)) + [0] * (width - len(prompt) - len(text))
+                for prompt, text in rows
+            ]
+            logits = self.model(
+                input_ids=torch.tensor(ids, device=self.device),
+                attention_mask=torch.tensor(mask, device=self.device),
+            ).logits.float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            for row, (prompt, text) in enumerate(rows):
+                positions = torch.arange(len(prompt) - 1, len(prompt) + len(text) - 1, device=self.device)
+                targets = torch.tensor(text, device=self.device, dtype=torch.long)
+                scores.append(float(logprobs[row, positions, targets].double().sum()))
+        return scores
+
     def encode(self, prompt: str) -> list[int]:
         """Prompt token ids, with the special tokens the tokenizer adds (e.g. Llama's BOS).
 

@@ -114,6 +114,9 @@ class Run(models.Model):
     error = models.TextField(blank=True, help_text="Why a task failed, with hosts and exceptions: staff only")
     reason = models.CharField(max_length=500, blank=True, help_text="Why it failed or was cancelled: public")
     requeues = models.PositiveIntegerField(default=0, help_text="Resends by the sweep after a task failure")
+    ranked_by = models.CharField(
+        max_length=500, blank=True, help_text="The docstring model that scores samples by back-translation"
+    )
     environment = models.JSONField(default=dict, blank=True, help_text="Software and hardware it ran on")
     note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -163,6 +166,9 @@ class Sample(models.Model):
     completion = models.TextField()
     mean_logprob = models.FloatField(null=True, blank=True)
     sum_logprob = models.FloatField(null=True, blank=True)
+    back_translation = models.FloatField(
+        null=True, blank=True, help_text="log P(reference docstring | sample) by the run's `ranked_by` model"
+    )
     verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.PENDING, blank=True)
     status = models.CharField(
         max_length=20,

@@ -233,9 +233,9 @@ def update_results(run_id: int) -> bool:
 def compute_results(run: Run) -> None:
     """Replace the run's stored figures by those its benchmark computes from the judged samples."""
     samples = [
-        JudgedSample(task_id, verdict, extra, mean, total)
-        for task_id, verdict, extra, mean, total in run.samples.exclude(verdict="").values_list(
-            "problem__task_id", "verdict", "extra", "mean_logprob", "sum_logprob"
+        JudgedSample(*row)
+        for row in run.samples.exclude(verdict="").values_list(
+            "problem__task_id", "verdict", "extra", "mean_logprob", "sum_logprob", "back_translation"
         )
     ]
     run.results.all().delete()
@@ -405,6 +405,50 @@ def core_problem(problem: Problem) -> core.Problem:
         problem.canonical_solution,
         problem.metadata,
     )
+
+
+def can_rank_by_back_translation(run: Run) -> bool:
+    """A finished run of an executed benchmark whose problems are functions (back-translation reads
+    the function a sample defines)."""
+    return (
+        run.status == Run.Status.FINISHED
+        and is_executed(run)
+        and not run.benchmark.problems.filter(entry_point="").exists()
+    )
+
+
+def mark_ranked_by(run: Run, spec: str) -> list[int]:
+    """Ask for a run's back-translation scores by a docstring model: earlier scores are dropped.
+
+    Returns the ids of the problems to score."""
+    if not can_rank_by_back_translation(run):
+        raise ValueError("back-translation ranks the samples of a finished run whose problems are functions")
+    with transaction.atomic():
+        Run.objects.filter(id=run.id).update(ranked_by=spec)
+        run.samples.update(back_translation=None)
+    return list(run.benchmark.problems.order_by("position").values_list("id", flat=True))
+
+
+def score_back_translations(run_id: int, problem_id: int, backend: object) -> int:
+    """Score a problem's samples by log P(reference docstring | sample) (Figure 7, back-translation).
+
+    A sample that does not parse cannot explain any docstring: it scores -inf and ranks last. When
+    the run's last sample is scored, its figures are computed again with the new curve."""
+    from evaluation.benchmarks import humaneval_docstrings as docstrings
+
+    run = Run.objects.select_related("benchmark").get(id=run_id)
+    problem = Problem.objects.get(id=problem_id, benchmark=run.benchmark)
+    samples = list(run.samples.filter(problem=problem, back_translation__isnull=True).order_by("index"))
+    pairs = {s.id: docstrings.scoring_pair(core_problem(problem), s.completion) for s in samples}
+    scorable = [sample_id for sample_id, pair in pairs.items() if pair is not None]
+    scores = dict(zip(scorable, backend.score([pairs[i] for i in scorable]), strict=True))
+    with transaction.atomic():
+        for sample in samples:
+            Sample.objects.filter(id=sample.id).update(back_translation=scores.get(sample.id, float("-inf")))
+    if not run.samples.filter(back_translation__isnull=True).exists():
+        with transaction.atomic():
+            compute_results(Run.objects.select_for_update().select_related("benchmark").get(id=run_id))
+    return len(samples)
 
 
 def record_task_failure(run_id: int, reason: str) -> None:

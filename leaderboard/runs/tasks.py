@@ -63,18 +63,37 @@ _backends: dict[tuple[str, str, str], object] = {}
 
 
 def worker_backend(run: Run):
+    """The run's model, loaded once per worker process."""
+    return loaded_backend(services.backend_spec(run.model), run.model.revision, run.precision)
+
+
+def loaded_backend(spec: str, revision: str = "", precision: str = "auto"):
     """One loaded model per worker process: a GPU worker keeps its weights between chunks."""
     from evaluation.generation.backends import OPENAI_PREFIX, load_backend
 
-    spec = services.backend_spec(run.model)
-    key = (spec, run.model.revision, run.precision)
+    key = (spec, revision, precision)
     if key not in _backends:
         _backends.clear()
         options = {}
         if not spec.startswith(OPENAI_PREFIX):
-            options = {"revision": run.model.revision or None, "dtype": run.precision}
+            options = {"revision": revision or None, "dtype": precision}
         _backends[key] = load_backend(spec, **options)
     return _backends[key]
+
+
+@shared_task(**RETRIED)
+def generate_back_translation_scores(run_id: int, problem_id: int) -> int:
+    """Score one problem's samples with the run's docstring model (on the generation queue: it needs one)."""
+    run = Run.objects.get(id=run_id)
+    return services.score_back_translations(run_id, problem_id, loaded_backend(run.ranked_by))
+
+
+def start_back_translation(run: Run, spec: str) -> int:
+    """Queue the back-translation scoring of a finished run's samples by a docstring model."""
+    problems = services.mark_ranked_by(run, spec)
+    for problem_id in problems:
+        transaction.on_commit(lambda p=problem_id: generate_back_translation_scores.delay(run.id, p))
+    return len(problems)
 
 
 def start_execution(run: Run) -> int:
