@@ -1,0 +1,84 @@
+"""The embedded file-system broker: polled often, and a message file is never seen half written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+from leaderboard import celery as site_celery
+
+
+def test_the_sites_app_on_the_filesystem_broker_uses_the_whole_file_transport_polled_often(tmp_path):
+    """As `make run` configures it (a process of its own: one process's app has one broker)."""
+    probe = (
+        "import django; django.setup()\n"
+        "from leaderboard.celery import app\n"
+        "with app.connection_for_write() as connection:\n"
+        "    transport, channel = connection.transport, connection.default_channel\n"
+        "    print(type(transport).__name__, transport.polling_interval, type(channel).__name__)\n"
+    )
+    env = {**os.environ, "CELERY_BROKER_URL": "filesystem://", "VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    interval = site_celery.FILESYSTEM_POLLING_INTERVAL
+    assert done.stdout.split() == ["FileSystemTransport", str(interval), "FileSystemChannel"]
+    assert 0 < interval < 0.05
+
+
+@pytest.fixture
+def folders(tmp_path):
+    queue = tmp_path / "queue"
+    queue.mkdir()
+    (tmp_path / "control").mkdir()
+    return {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "control_folder": str(tmp_path / "control"),
+        "polling_interval": 0,
+    }
+
+
+def test_a_reader_polling_without_pause_sees_every_message_whole(folders):
+    """Large messages written while another connection takes them as fast as it can: kombu's own
+    transport hands out files still being written (an empty body, a decode error, a lost message)."""
+    count, size = 150, 400_000
+    received: list[dict] = []
+    errors: list[BaseException] = []
+    writing = threading.Event()
+
+    def read() -> None:
+        with Connection(
+            "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
+        ) as c:
+            queue = c.SimpleQueue("probe")
+            writing.wait(10)
+            try:
+                while len(received) < count:
+                    message = queue.get(timeout=30)
+                    received.append(message.payload)
+                    message.ack()
+            except BaseException as error:  # noqa: BLE001 - handed to the test
+                errors.append(error)
+            queue.close()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    with Connection(
+        "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
+    ) as c:
+        queue = c.SimpleQueue("probe")
+        writing.set()
+        for index in range(count):
+            queue.put({"index": index, "body": "x" * size})
+        queue.close()
+    reader.join(60)
+    assert errors == []
+    assert sorted(message["index"] for message in received) == list(range(count))
+    assert all(len(message["body"]) == size for message in received)
+    assert not list(Path(folders["data_folder_in"]).glob("*.part"))
