@@ -126,6 +126,10 @@ def run_fields(run: Run) -> dict:
         "status": run.status,
         "samples_executed": run.samples_executed,
         "samples_total": run.samples_total,
+        "problems_covered": run.problems_covered,
+        "problems_total": run.problems_total,
+        "complete": run.complete,
+        "coverage": run.coverage,
         "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
@@ -143,6 +147,10 @@ RUN_HEADER = (
     "status",
     "samples_executed",
     "samples_total",
+    "problems_covered",
+    "problems_total",
+    "complete",
+    "coverage",
     "created_at",
     "finished_at",
 )

@@ -348,10 +348,11 @@ def test_run_progress_counts_generated_samples_while_generating(client, benchmar
     Sample.objects.create(run=run, problem=problem, index=0, completion="    pass\n")
     assert client.get(f"/runs/{run.id}/progress.json").json() == {
         "status": "generating",
+        "line": "Generating: 1 of 328 samples",
         "generated": 1,
         "executed": 0,
         "total": 328,
-        "error": "",
+        "reason": "",
     }
 
 
@@ -430,3 +431,9 @@ def test_a_run_covering_part_of_the_benchmark_shows_its_coverage_and_ranks_apart
     page = client.get("/").content.decode()
     assert page.index("Complete") < page.index("Three problems")  # a higher figure, ranked apart
     assert "3 of 164 problems" in page
+    record = client.get(f"/api/runs/{partial.id}/").json()
+    assert (record["complete"], record["coverage"], record["problems_covered"]) == (
+        False,
+        "3 of 164 problems",
+        3,
+    )
