@@ -277,8 +277,7 @@ def run_detail(request, run_id: int):
 @login_required
 def stop_run(request, run_id: int):
     """Staff cancel or fail a run that is not over, with a reason its pages show."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff stop runs.")
+    staff_only(request)
     run = found(selectors.run_detail, run_id)
     form = StopRunForm(request.POST)
     if form.is_valid():
@@ -298,8 +297,7 @@ def stop_run(request, run_id: int):
 @login_required
 def rank_run(request, run_id: int):
     """Staff ask a docstring model to rank a finished run's samples by back-translation (Figure 7)."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff start back-translation ranking.")
+    staff_only(request)
     run = found(selectors.run_detail, run_id)
     form = RankRunForm(request.POST)
     if not form.is_valid():
@@ -451,7 +449,7 @@ def cancel_submission(request, submission_id: int):
 
 def staff_only(request) -> None:
     if not request.user.is_staff:
-        raise PermissionDenied("Only staff decide on submissions.")
+        raise PermissionDenied("Only staff do this.")
 
 
 @require_POST
