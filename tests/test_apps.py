@@ -13,6 +13,7 @@ from evaluation.benchmarks import apps
 from evaluation.benchmarks.apps import judging, loading
 from evaluation.benchmarks.apps.checker import returned_matches, stdout_matches
 from evaluation.benchmarks.apps.examples import parse_examples
+from evaluation.benchmarks.contract import JudgedSample
 from evaluation.metrics import filtered_pass_at_k, pass_at_k
 
 QUESTION = """Sum two numbers.
@@ -298,8 +299,9 @@ def test_flattened_arguments_are_rebuilt_by_arity():
     ],
 )
 def test_stdout_comparison(got, expected, strict, reference):
-    assert stdout_matches(got, expected) is strict
+    assert stdout_matches(got, expected, "strict") is strict
     assert stdout_matches(got, expected, "reference") is reference
+    assert stdout_matches(got, expected) is reference  # the reference checker's rules by default
 
 
 def test_expected_output_as_a_list_of_lines():
@@ -324,8 +326,9 @@ def test_expected_output_as_a_list_of_lines():
     ],
 )
 def test_returned_value_comparison(got, expected, strict, reference):
-    assert returned_matches(got, expected) is strict
+    assert returned_matches(got, expected, "strict") is strict
     assert returned_matches(got, expected, "reference") is reference
+    assert returned_matches(got, expected) is reference
 
 
 def test_unknown_comparison_is_refused():
@@ -464,6 +467,18 @@ def stdin_problem(tmp_path, inputs, outputs, question=QUESTION):
     return apps.load(write_jsonl(tmp_path / "p.jsonl", rows)).problems[0]
 
 
+class CountingSandbox:
+    """The sandbox, counting the runs asked of it."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.runs = 0
+
+    def run(self, jobs):
+        self.runs += len(jobs)
+        return self.sandbox.run(jobs)
+
+
 def judged(problem, program, sandbox, **options):
     results = list(
         r.as_json()
@@ -580,6 +595,46 @@ def test_call_based_verdicts_with_solution_class_and_preamble(tmp_path, sandbox)
     assert wrong["input"] == "[[1, 2, 3]]" and wrong["expected"] == "[[1, 2]]" and wrong["got"] == "[1]"
 
 
+def test_reference_comparison_by_default_and_strict_judged_beside_it(tmp_path, sandbox):
+    """The published verdict uses the reference checker's rules; the strict verdict of the same runs
+    is kept as a diagnostic, with a short reason where the two differ."""
+    problem = stdin_problem(tmp_path, ["1 2\n", "3 4\n"], ["1 2\n", "3 4\n"])
+    reversed_tokens = "a, b = input().split()\nprint(b, a)\n"
+    counted = CountingSandbox(sandbox)
+    result = judged(problem, reversed_tokens, counted)
+    assert result["verdict"] == "passed" and result["strict_verdict"] == "failed"
+    assert result["strict_reason"] == "wrong answer on hidden test 1 of 2"
+    assert counted.runs == 3  # two examples, one of them also hidden test 1, then hidden test 2: each once
+
+    right = judged(problem, "print(input())\n", sandbox)
+    assert right["verdict"] == right["strict_verdict"] == "passed" and "strict_reason" not in right
+
+    as_strict = judged(problem, reversed_tokens, sandbox, comparison="strict")
+    assert as_strict["verdict"] == as_strict["strict_verdict"] == "failed"
+    assert "strict_reason" not in as_strict
+    with pytest.raises(ValueError, match="unknown comparison"):
+        judged(problem, reversed_tokens, counted, comparison="lenient")
+
+
+def test_strict_is_decided_even_where_the_reference_stops_first(tmp_path, sandbox):
+    """Where strict is looser (decimals on a multi-number line), the reference fails a test that
+    strict passes: the tests after it are run for the strict verdict, the published one is unchanged."""
+    problem = stdin_problem(tmp_path, ["1\n", "2\n", "3\n"], ["2.0005 7\n", "2\n", "3\n"])
+    program = "n = int(input())\nprint('2.00049999 7' if n == 1 else n)\n"
+    counted = CountingSandbox(sandbox)
+    result = judged(problem, program, counted)
+    assert result["verdict"] == "failed" and result["detail"].startswith("wrong answer on hidden test 1 of 3")
+    assert [t["verdict"] for t in result["tests"] if t["kind"] == "hidden"] == [
+        "wrong_answer",
+        "skipped",
+        "skipped",
+    ]
+    assert counted.runs == 5  # two examples and hidden test 1, then hidden tests 2 and 3 for strict alone
+    assert result["strict_verdict"] == "passed" and result["strict_reason"] == "passed all 3 hidden tests"
+    partial = apps.judge(problem, [None] * 3)
+    assert partial.verdict is None and partial.extra["strict_verdict"] is None
+
+
 def test_a_sample_with_no_hidden_test_run_is_never_a_pass(tmp_path):
     problem = stdin_problem(tmp_path, ["1 2\n"], ["3\n"])
     nothing = apps.judge(problem, [])
@@ -675,3 +730,27 @@ def test_summary_per_difficulty_raw_filtered_and_with_timeouts():
     assert overall["problems"] == 3 and set(overall["raw"]) == {"pass@1", "pass@2"}
     assert overall["raw"]["pass@1"] == pytest.approx((0.5 + 0.0 + 0.5) / 3)
     assert "public examples" in summary["filtered_rule"]
+
+
+def test_strict_figures_beside_the_published_ones():
+    rows = [
+        {**row("1", "introductory", "passed"), "strict_verdict": "passed"},
+        {**row("1", "introductory", "passed"), "strict_verdict": "failed"},
+        {**row("2", "interview", "passed"), "strict_verdict": "failed"},
+        {**row("2", "interview", None), "strict_verdict": None},
+    ]
+    summary = apps.summarize(rows, ks=(1, 2))
+    assert summary["figures"]["overall"]["raw"]["pass@1"] == 1.0
+    assert summary["figures"]["overall"]["strict"] == {"pass@1": pytest.approx(0.25)}
+    assert summary["figures"]["interview"]["strict"] == {"pass@1": 0.0}
+    samples = [JudgedSample(r["task_id"], r["verdict"], r) for r in rows if r["verdict"] is not None]
+    strict = {(f.subset, f.metric): f.value for f in apps.figures(samples) if f.variant == apps.STRICT}
+    assert strict == {("all", "pass@1"): 0.25, ("introductory", "pass@1"): 0.5, ("interview", "pass@1"): 0.0}
+    # Samples judged before the strict verdict was kept: no strict figure rather than a wrong one.
+    older = [
+        JudgedSample(r["task_id"], r["verdict"], row(r["task_id"], r["difficulty"], r["verdict"]))
+        for r in rows[:3]
+    ]
+    assert not [f for f in apps.figures(older) if f.variant == apps.STRICT]
+    mixed = apps.summarize(rows[:2] + [row("2", "interview", "passed")])
+    assert "strict" not in mixed["figures"]["overall"] and "raw" in mixed["figures"]["overall"]

@@ -67,6 +67,13 @@ def test_reference_solutions_and_wrong_programs_give_table_2_figures(apps_benchm
     subsets = set(run.results.filter(variant="filtered").values_list("subset", flat=True))
     assert subsets == {"all", "introductory", "interview", "competition"}
     assert run.results.filter(variant="raw+timeouts").exists()
+    # The strict comparison's verdicts, kept beside the published ones, give a figure of their own.
+    strict_passed = sum(s.extra["strict_verdict"] == "passed" for s in run.samples.all())
+    strict = Result.objects.get(run=run, metric="pass@1", subset="all", variant="strict")
+    assert strict.value == pytest.approx(strict_passed / 12) and strict.value <= raw.value
+    assert set(run.results.filter(variant="strict").values_list("subset", flat=True)) == subsets
+    table = client.get("/tables/apps/").content.decode()
+    assert "<td>strict</td><td>pass@1</td>" in table
     sample = wrong.first()
     page = client.get(f"/runs/{run.id}/?problem={sample.problem.task_id}").content.decode()
     assert "surely not the answer" in page

@@ -18,7 +18,7 @@ holds the benchmark contract's names (`evaluation.benchmarks.contract`) and re-e
 
 from __future__ import annotations
 
-from evaluation.benchmarks.apps.checker import COMPARISONS, DEFAULT_COMPARISON
+from evaluation.benchmarks.apps.checker import COMPARISONS, DEFAULT_COMPARISON, REFERENCE, STRICT
 from evaluation.benchmarks.apps.judging import CLIP_CHARACTERS, CLIP_LINES, PREAMBLE, clip, jobs, judge
 from evaluation.benchmarks.apps.loading import (
     DIFFICULTIES,
@@ -47,6 +47,7 @@ from evaluation.benchmarks.apps.scheduling import evaluate
 from evaluation.benchmarks.apps.summary import (
     FILTERED_RULE,
     KS,
+    STRICT_KS,
     SUBSETS,
     TIMEOUTS,
     VARIANTS,
@@ -81,8 +82,11 @@ __all__ = [
     "PREAMBLE",
     "PROTOCOLS",
     "PUBLIC_FALLBACK",
+    "REFERENCE",
     "SAMPLING",
     "STOP_SEQUENCES",
+    "STRICT",
+    "STRICT_KS",
     "SUBSETS",
     "TEMPLATES",
     "TIMEOUTS",

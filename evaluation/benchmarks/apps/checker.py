@@ -1,14 +1,17 @@
-"""Deciding whether an APPS program's output is right: our rules and the reference checker's.
+"""Deciding whether an APPS program's output is right: the reference checker's rules and ours.
 
 Two comparisons, chosen by name (see docs/apps.md for the full list of equivalences):
 
-- "strict" (the default) keeps every equivalence of hendrycks/apps `eval/testing_util.py` that
-  cannot turn a wrong answer into a pass: surrounding whitespace, blank lines, runs of spaces,
-  numbers written differently (3 = 3.0) or within numpy's `allclose` tolerance, tuples for lists.
-  It drops the ones that can: tokens compared as unordered sets, floats rounded to 3 decimals,
-  large integers within a relative tolerance, the first element of a longer expected list.
-- "reference" reproduces the reference checker's decisions, false passes included: the oracle
-  our checks against the real data use, and a switch for reproducing published numbers.
+- "reference" (the default) reproduces the decisions of hendrycks/apps `eval/testing_util.py`,
+  false passes included: the semantics of every published APPS number, so the figures a run
+  publishes can be compared with the field's.
+- "strict" keeps every equivalence of the reference that cannot turn a wrong answer into a pass:
+  surrounding whitespace, blank lines, runs of spaces, numbers written differently (3 = 3.0) or
+  within numpy's `allclose` tolerance, tuples for lists. It drops the ones that can: tokens
+  compared as unordered sets, floats rounded to 3 decimals, large integers within a relative
+  tolerance, the first element of a longer expected list. It also rejects a correct program that
+  prints another valid answer of a problem whose answer is not unique, so it is judged beside
+  the reference as a diagnostic, never instead of it.
 
 Expected outputs stay in this (trusted) process: nothing here runs the sample's code.
 """
@@ -19,8 +22,10 @@ import math
 import re
 from typing import Any
 
-COMPARISONS: tuple[str, ...] = ("strict", "reference")
-DEFAULT_COMPARISON = "strict"
+REFERENCE = "reference"
+STRICT = "strict"
+COMPARISONS: tuple[str, ...] = (REFERENCE, STRICT)
+DEFAULT_COMPARISON = REFERENCE
 
 # numpy.allclose's defaults, which the reference checker applies to one-number lines.
 RELATIVE_TOLERANCE = 1e-5
@@ -34,18 +39,18 @@ def stdout_matches(got: str, expected: str | list[str], comparison: str = DEFAUL
     """Whether a standard-input program's printed output answers the test."""
     if isinstance(expected, list):
         expected = "\n".join(expected)
-    if comparison == "strict":
+    if comparison == STRICT:
         return _strict_stdout(got, expected)
-    if comparison == "reference":
+    if comparison == REFERENCE:
         return reference_stdout_matches(got, expected)
     raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
 
 
 def returned_matches(got: Any, expected: Any, comparison: str = DEFAULT_COMPARISON) -> bool:
     """Whether a call-based function's return value answers the test (`expected` as in the data)."""
-    if comparison == "strict":
+    if comparison == STRICT:
         return _strict_returned(got, expected)
-    if comparison == "reference":
+    if comparison == REFERENCE:
         return reference_returned_matches(got, expected)
     raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
 

@@ -18,6 +18,7 @@ from evaluation.benchmarks import Problem
 from evaluation.benchmarks.apps.checker import (
     COMPARISONS,
     DEFAULT_COMPARISON,
+    STRICT,
     returned_matches,
     stdout_matches,
 )
@@ -137,6 +138,7 @@ def _as_script(program_text: str) -> str:
 
 
 _FAILURES = ("wrong_answer", "runtime_error")
+Verdicts = list[tuple[str, str]]  # (verdict, message) per test
 CLIP_CHARACTERS = 500
 CLIP_LINES = 20
 
@@ -201,10 +203,11 @@ def judge(
     `verdict` is passed / failed / timeout (None when our side could not run it), `status` the
     first hidden test's verdict that is not a pass, `tests` the per-test rows, and `extra`
     holds `difficulty`, `public_passed`, `public_timed_out_only`, `hidden_passed`,
-    `hidden_total` and `public_tests_source`. A sample with no
-    hidden test executed is never a pass; verdict "timeout" means it failed no test but timed
-    out on some (Table 2's parentheses). Hidden tests after the per-program cap's stop are
-    "skipped" (see `stop`); `max_timeouts=None` judges every test."""
+    `hidden_total`, `public_tests_source` and `strict_verdict`: the verdict the same outcomes get
+    under the strict comparison, a diagnostic beside the published one (with `strict_reason` when
+    the two differ). A sample with no hidden test executed is never a pass; verdict "timeout"
+    means it failed no test but timed out on some (Table 2's parentheses). Hidden tests after the
+    per-program cap's stop are "skipped" (see `stop`); `max_timeouts=None` judges every test."""
     if comparison not in COMPARISONS:
         raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
     fn_name = problem.metadata["fn_name"]
@@ -213,55 +216,94 @@ def judge(
     def outcome_of(test: Test) -> Any:
         return outcomes[test.run] if test.run < len(outcomes) else None
 
-    public = [t for t in tests if t.kind == "public"]
-    hidden = [t for t in tests if t.kind == "hidden"]
-    public_verdicts = [test_verdict(fn_name, t, outcome_of(t), comparison) for t in public]
-    raw = [
-        test_verdict(fn_name, t, outcome_of(t), comparison) if outcome_of(t) is not None else None
-        for t in hidden
-    ]
-    counted, _ = stop([v[0] if v else None for v in raw], max_timeouts)
-    hidden_verdicts = [raw[i] or ("not_run", "") for i in range(counted)]
-    hidden_verdicts += [("skipped", "")] * (len(hidden) - counted)
-
+    public_verdicts, hidden_verdicts = _verdicts(fn_name, tests, outcome_of, comparison, max_timeouts)
     rows = [
         _test_row(fn_name, test, verdict, message, outcome_of(test))
-        for test, (verdict, message) in zip(public + hidden, public_verdicts + hidden_verdicts, strict=True)
+        for test, (verdict, message) in zip(tests, public_verdicts + hidden_verdicts, strict=True)
     ]
     kinds = [v for v, _ in hidden_verdicts]
     public_kinds = [v for v, _ in public_verdicts]
-    extra = {
+    verdict, status, reason = _decision(public_verdicts, hidden_verdicts)
+    if comparison == STRICT:
+        strict_verdict, strict_reason = verdict, reason
+    else:
+        strict_verdict, _, strict_reason = _decision(
+            *_verdicts(fn_name, tests, outcome_of, STRICT, max_timeouts)
+        )
+    extra: dict[str, Any] = {
         "difficulty": problem.metadata["difficulty"],
         "public_passed": bool(public_kinds) and all(v == "passed" for v in public_kinds),
         "public_timed_out_only": _timed_out_only(public_kinds),
         "hidden_passed": kinds.count("passed"),
-        "hidden_total": len(hidden),
+        "hidden_total": len(kinds),
         "public_tests_source": problem.metadata["public_tests_source"],
+        "strict_verdict": strict_verdict,
     }
+    if strict_verdict != verdict:
+        extra["strict_reason"] = clip(strict_reason)
     run_time = sum(getattr(outcome, "wall_time", 0.0) for outcome in outcomes if outcome is not None)
+    if verdict is not None and kinds:
+        reason += f"; public examples: {public_kinds.count('passed')}/{len(public_kinds)} passed"
+    return Judgement(verdict, status, reason, run_time, rows, extra)
 
-    def judgement(verdict: str | None, status: str, detail: str) -> Judgement:
-        return Judgement(verdict, status, detail, run_time, rows, extra)
 
-    if "not_run" in kinds or "not_run" in public_kinds:
-        failure = next(m for v, m in public_verdicts + hidden_verdicts if v == "not_run")
-        return judgement(None, "not_run", f"could not be run: {failure or 'a run is missing'}")
+def decided(
+    problem: Problem, tests: list[Test], outcomes: Sequence[Any], comparison: str, max_timeouts: int | None
+) -> bool:
+    """Whether the runs made so far (None for the others) decide the sample's verdict under
+    `comparison` and under the strict comparison judged beside it (see `stop`); `tests` are
+    `tests_of(problem)`."""
+    fn_name = problem.metadata["fn_name"]
+    hidden = [t for t in tests if t.kind == "hidden"]
+    return all(
+        stop(
+            [
+                None if outcomes[t.run] is None else test_verdict(fn_name, t, outcomes[t.run], name)[0]
+                for t in hidden
+            ],
+            max_timeouts,
+        )[1]
+        for name in dict.fromkeys((comparison, STRICT))
+    )
+
+
+def _verdicts(
+    fn_name: str, tests: list[Test], outcome_of: Any, comparison: str, max_timeouts: int | None
+) -> tuple[Verdicts, Verdicts]:
+    """(verdict, message) of the public examples and of the hidden tests under one comparison;
+    hidden tests after the cap's stop are "skipped", runs that should have been made "not_run"."""
+    public = [test_verdict(fn_name, t, outcome_of(t), comparison) for t in tests if t.kind == "public"]
+    hidden_tests = [t for t in tests if t.kind == "hidden"]
+    ran = [
+        test_verdict(fn_name, t, outcome_of(t), comparison) if outcome_of(t) is not None else None
+        for t in hidden_tests
+    ]
+    counted, _ = stop([v[0] if v else None for v in ran], max_timeouts)
+    hidden = [ran[i] or ("not_run", "") for i in range(counted)]
+    return public, hidden + [("skipped", "")] * (len(hidden_tests) - counted)
+
+
+def _decision(public: Verdicts, hidden: Verdicts) -> tuple[str | None, str, str]:
+    """(verdict, status, reason) of a sample from its tests' verdicts."""
+    kinds = [v for v, _ in hidden]
+    if "not_run" in kinds or any(v == "not_run" for v, _ in public):
+        failure = next(m for v, m in public + hidden if v == "not_run")
+        return None, "not_run", f"could not be run: {failure or 'a run is missing'}"
     if not hidden:
-        return judgement("failed", "no_tests", "no hidden test was run")
-    first = next(((i, v, m) for i, (v, m) in enumerate(hidden_verdicts) if v != "passed"), None)
-    public_note = f"public examples: {public_kinds.count('passed')}/{len(public_kinds)} passed"
+        return "failed", "no_tests", "no hidden test was run"
+    first = next(((i, v, m) for i, (v, m) in enumerate(hidden) if v != "passed"), None)
     if first is None:
-        return judgement("passed", "passed", f"passed all {len(hidden)} hidden tests; {public_note}")
+        return "passed", "passed", f"passed all {len(hidden)} hidden tests"
     position, verdict, message = first
     if _timed_out_only(kinds):
         timeouts = sum(v in ("timeout", "skipped") for v in kinds)
-        detail = f"failed no test, timed out on {timeouts} of {len(hidden)} hidden tests; {public_note}"
-        return judgement("timeout", "timeout", detail)
+        return "timeout", "timeout", f"failed no test, timed out on {timeouts} of {len(hidden)} hidden tests"
     suffix = f": {clip(message)}" if message else ""
-    detail = (
-        f"{verdict.replace('_', ' ')} on hidden test {position + 1} of {len(hidden)}{suffix}; {public_note}"
+    return (
+        "failed",
+        verdict,
+        f"{verdict.replace('_', ' ')} on hidden test {position + 1} of {len(hidden)}{suffix}",
     )
-    return judgement("failed", verdict, detail)
 
 
 def _timed_out_only(kinds: list[str]) -> bool:

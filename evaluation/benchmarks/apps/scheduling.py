@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluation.benchmarks import Problem
-from evaluation.benchmarks.apps.checker import DEFAULT_COMPARISON
-from evaluation.benchmarks.apps.judging import Test, jobs, judge, stop, test_verdict, tests_of
+from evaluation.benchmarks.apps.checker import COMPARISONS, DEFAULT_COMPARISON
+from evaluation.benchmarks.apps.judging import Test, decided, jobs, judge, tests_of
 from evaluation.execution import SampleResult
 
 
@@ -33,15 +33,7 @@ class _Pending:
         return sorted(public | set(hidden[: 2 ** (self.wave - 1)]))
 
     def decided(self, comparison: str, max_timeouts: int | None) -> bool:
-        fn_name = self.problem.metadata["fn_name"]
-        verdicts = [
-            None
-            if self.outcomes[t.run] is None
-            else test_verdict(fn_name, t, self.outcomes[t.run], comparison)[0]
-            for t in self.tests
-            if t.kind == "hidden"
-        ]
-        return stop(verdicts, max_timeouts)[1]
+        return decided(self.problem, self.tests, self.outcomes, comparison, max_timeouts)
 
 
 def evaluate(
@@ -59,7 +51,11 @@ def evaluate(
 
     Runs go to the sandbox in waves: all public examples and the first hidden test, then the
     next 2, 4, 8, ... hidden tests of the samples the per-program cap has not stopped, so a
-    sample that fails early costs few runs. Results come out as samples are decided (see `judge`)."""
+    sample that fails early costs few runs; a sample is decided when both its published verdict
+    (`comparison`) and the strict one judged beside it are. Results come out as samples are
+    decided (see `judge`)."""
+    if comparison not in COMPARISONS:
+        raise ValueError(f"unknown comparison {comparison!r}; known: {', '.join(COMPARISONS)}")
     pending: list[_Pending] = []
     for task_id, index, completion in samples:
         if task_id not in problems:
