@@ -51,9 +51,15 @@ class Loaded:
     skipped: tuple[Skipped, ...] = ()
 
 
-def load(source: str | Path | None = None, **options: Any) -> Benchmark:
+def load(
+    source: str | Path | None = None,
+    *,
+    split: str = "test",
+    layout: str | None = None,
+    protocol: str = "apps",
+) -> Benchmark:
     """The benchmark from `source` (see `read`); problems left out are logged, not raised."""
-    loaded = read(source, **options)
+    loaded = read(source, split=split, layout=layout, protocol=protocol)
     for skipped in loaded.skipped:
         log.warning("APPS problem %s left out: %s", skipped.task_id, skipped.reason)
     return loaded.benchmark
