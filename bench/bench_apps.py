@@ -6,8 +6,9 @@ per-program cap saves against running every test (the baseline, same samples, sa
 Reference solutions run with the reference checker's 4 s per test, samples with the Codex 3 s.
 
 1. reference solutions (CodeChain train150, the first N per problem): per-test verdicts of the
-   strict comparison against the reference checker's comparison, on the same runs;
-2. MapCoder's GPT-4 and ChatGPT samples: our verdicts against the recorded is_solved, per file;
+   strict comparison against the reference checker's comparison (the default), on the same runs;
+2. MapCoder's GPT-4 and ChatGPT samples: our verdicts (reference comparison, and the strict
+   verdict judged beside it) against the recorded is_solved, per file;
 3. GPT-4 Direct samples judged with the cap (waves) and without it (every run made at once).
 """
 
@@ -68,16 +69,17 @@ def reference_solutions(sandbox: Sandbox, solutions: int, timeout: float) -> Non
     started = time.monotonic()
     outcomes = run_all(sandbox, work, timeout)
     seconds = time.monotonic() - started
-    tests = agree = all_passed = 0
+    tests = agree = all_passed = reference_passed = 0
     differing: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     for (problem, _), ordered in zip(work, outcomes, strict=True):
         strict, reference = (
             [t["verdict"] for t in apps.judge(problem, ordered, name, None).tests if t["kind"] == "hidden"]
-            for name in ("strict", "reference")
+            for name in (apps.STRICT, apps.REFERENCE)
         )
         statuses.update(strict)
         all_passed += all(v == "passed" for v in strict)
+        reference_passed += all(v == "passed" for v in reference)
         for ours, theirs in zip(strict, reference, strict=True):
             tests += 1
             agree += (ours == "passed") == (theirs == "passed")
@@ -87,7 +89,10 @@ def reference_solutions(sandbox: Sandbox, solutions: int, timeout: float) -> Non
     print(f"  strict and reference comparison agree on {agree}/{tests} tests")
     print(f"  per-test verdicts (strict): {dict(statuses)}")
     print(f"  differing tests by problem: {dict(sorted(differing.items(), key=lambda item: int(item[0])))}")
-    print(f"  programs passing every hidden test (strict): {all_passed}/{len(work)}")
+    print(
+        f"  programs passing every hidden test: {reference_passed}/{len(work)} (reference), "
+        f"{all_passed}/{len(work)} (strict)"
+    )
 
 
 def mapcoder_samples_of(rows: list[dict], problems: dict) -> list[tuple[str, int, str]]:
@@ -102,25 +107,30 @@ def mapcoder_samples_of(rows: list[dict], problems: dict) -> list[tuple[str, int
 def mapcoder_samples(sandbox: Sandbox, timeout: float) -> None:
     loaded = apps.read(DATA / "apps" / "mapcoder_train150.jsonl", protocol="stdin")
     problems = loaded.benchmark.by_task_id()
-    total_agree = total_judged = 0
+    totals: Counter[str] = Counter()
     for path in sorted((DATA / "samples" / "apps_mapcoder").glob("*.jsonl")):
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         samples = mapcoder_samples_of(rows, problems)
         results = {r.sample: r.as_json() for r in apps.evaluate(problems, samples, sandbox, timeout)}
-        agree = sum((r["verdict"] == "passed") == rows[i]["is_solved"] for i, r in results.items())
-        differing = [
-            (rows[i]["id"], r["status"], rows[i]["is_solved"])
-            for i, r in results.items()
-            if (r["verdict"] == "passed") != rows[i]["is_solved"]
-        ]
-        unjudged_solved = sum(row["is_solved"] for i, row in enumerate(rows) if i not in results)
         recorded = sum(row["is_solved"] for row in rows)
-        ours = sum(r["verdict"] == "passed" for r in results.values())
-        print(f"{path.name}: solved {recorded} recorded, {ours} ours; agree {agree}/{len(results)} judged")
-        print(f"  unjudged rows solved: {unjudged_solved}; differing (id, status, is_solved): {differing}")
-        total_agree += agree
-        total_judged += len(results)
-    print(f"MapCoder samples: agree on {total_agree}/{total_judged} judged rows")
+        unjudged_solved = sum(row["is_solved"] for i, row in enumerate(rows) if i not in results)
+        print(f"{path.name}: solved {recorded} recorded; unjudged rows solved: {unjudged_solved}")
+        for name, key in ((apps.REFERENCE, "verdict"), (apps.STRICT, "strict_verdict")):
+            agree = sum((r[key] == "passed") == rows[i]["is_solved"] for i, r in results.items())
+            differing = [
+                (rows[i]["id"], r[key], rows[i]["is_solved"], r["detail"][:60])
+                for i, r in results.items()
+                if (r[key] == "passed") != rows[i]["is_solved"]
+            ]
+            ours = sum(r[key] == "passed" for r in results.values())
+            print(
+                f"  {name}: solved {ours}, agree {agree}/{len(results)}; "
+                f"differing (id, verdict, is_solved, detail): {differing}"
+            )
+            totals[name] += agree
+        totals["judged"] += len(results)
+    for name in (apps.REFERENCE, apps.STRICT):
+        print(f"MapCoder samples, {name}: agree on {totals[name]}/{totals['judged']} judged rows")
 
 
 def cap_saving(sandbox: Sandbox, timeout: float) -> None:
