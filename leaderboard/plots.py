@@ -88,6 +88,16 @@ def label(text: str) -> str:
     return html.escape(text)
 
 
+def percent_axis(title: str, data: list[dict]) -> dict:
+    """A pass-rate axis from 0: Plotly centres a flat line of zeros on 0 (an axis from -1 to 1), so
+    when every value is 0 the axis spans the whole 0-100% range instead."""
+    values = [y for trace in data for y in trace["y"]]
+    axis = {"title": {"text": title}, "rangemode": "tozero"}
+    if not any(values):
+        axis["range"] = [0, 100]
+    return axis
+
+
 def pass_at_k_figure(curves: dict[str, list[tuple[int, float]]]) -> dict:
     """Figure 5, left: pass@k against k, one line per run (named by its temperature)."""
     data = [
@@ -104,7 +114,7 @@ def pass_at_k_figure(curves: dict[str, list[tuple[int, float]]]) -> dict:
     return {
         "data": data,
         "layout": _layout(
-            "pass@k against k", {"title": {"text": "k"}, "type": "log"}, {"title": {"text": "pass@k (%)"}}
+            "pass@k against k", {"title": {"text": "k"}, "type": "log"}, percent_axis("pass@k (%)", data)
         ),
     }
 
@@ -146,14 +156,13 @@ def size_figure(points: dict[str, list[tuple[str, int, float]]]) -> dict:
         }
         for i, (metric, series) in enumerate(points.items())
     ]
-    return {
-        "data": data,
-        "layout": _layout(
-            "HumanEval against model size",
-            {"title": {"text": "parameters"}, "type": "log"},
-            {"title": {"text": "pass rate (%)"}},
-        ),
-    }
+    layout = _layout(
+        "HumanEval against model size",
+        {"title": {"text": "parameters"}, "type": "log"},
+        percent_axis("pass rate (%)", data),
+    )
+    layout["showlegend"] = True  # Plotly hides the legend of a single series: say which k it is
+    return {"data": data, "layout": layout}
 
 
 RANKING_NAMES = {
@@ -187,7 +196,7 @@ def ranking_figure(curves: dict[str, list[tuple[int, float]]]) -> dict:
         "layout": _layout(
             "Ranking heuristics against the number of samples",
             {"title": {"text": "number of samples k"}, "type": "log"},
-            {"title": {"text": "pass rate of the chosen sample (%)"}},
+            percent_axis("pass rate of the chosen sample (%)", data),
         ),
     }
 
