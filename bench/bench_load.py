@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -51,6 +52,7 @@ def configure(folder: Path) -> dict[str, str]:
         "VAR_DIR": str(folder / "var"),
         "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
         "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # the production roles refuse to start without one
         "CELERY_BROKER_URL": "filesystem://",
         "PYTHON": sys.executable,
         "PYTHONUNBUFFERED": "1",

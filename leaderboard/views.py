@@ -395,7 +395,7 @@ def signup(request):
 
 @login_required
 def submit(request):
-    form = SubmissionForm(request.POST or None, benchmarks=selectors.benchmark_names())
+    form = SubmissionForm(request.POST or None, benchmarks=selectors.benchmark_names(), user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

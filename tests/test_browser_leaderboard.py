@@ -148,24 +148,27 @@ def test_submit_watch_the_state_change_cancel_and_reject(browser, live_server, b
     author.evaluate("window.marker = 'not reloaded'")
     low, high = approve_without_workers(first)
     author.wait_for_function(
-        f"document.querySelector('#submission-{first.id} [data-field=state]').textContent === 'approved'",
+        f"() => document.querySelector('#submission-{first.id} [data-field=state]').textContent"
+        " === 'approved'",
         timeout=WAIT,
     )
     Run.objects.filter(id__in=[low.id, high.id]).update(status=Run.Status.GENERATING)
     author.wait_for_function(
-        f"document.querySelector('#submission-{first.id} [data-field=state]').textContent === 'generating'",
+        f"() => document.querySelector('#submission-{first.id} [data-field=state]').textContent"
+        " === 'generating'",
         timeout=WAIT,
     )
     Run.objects.filter(id__in=[low.id, high.id]).update(status=Run.Status.EXECUTING, samples_executed=820)
     author.wait_for_function(
-        f"document.querySelector('#submission-{first.id} [data-field=progress]').value === 1640", timeout=WAIT
+        f"() => document.querySelector('#submission-{first.id} [data-field=progress]').value === 1640",
+        timeout=WAIT,
     )
     assert state(author, first).inner_text() == "executing"
     author.screenshot(path=SCREENSHOTS / "queue-executing.png", full_page=True)
     Run.objects.filter(id=low.id).update(status=Run.Status.FINISHED)
-    Run.objects.filter(id=high.id).update(status=Run.Status.FAILED, error="CUDA out of memory")
+    Run.objects.filter(id=high.id).update(status=Run.Status.FAILED, reason="CUDA out of memory")
     author.wait_for_function(
-        f"document.querySelector('#submission-{first.id} [data-field=state]').textContent === 'failed'",
+        f"() => document.querySelector('#submission-{first.id} [data-field=state]').textContent === 'failed'",
         timeout=WAIT,
     )
     assert (
@@ -196,7 +199,8 @@ def test_submit_watch_the_state_change_cancel_and_reject(browser, live_server, b
     with staff.expect_navigation():
         staff.click(f"#submission-{to_reject.id} form.reject button")
     author.wait_for_function(
-        f"document.querySelector('#submission-{to_reject.id} [data-field=state]').textContent === 'rejected'",
+        f"() => document.querySelector('#submission-{to_reject.id} [data-field=state]').textContent"
+        " === 'rejected'",
         timeout=WAIT,
     )
     assert "No licence file" in author.locator(f"#submission-{to_reject.id}").inner_text()

@@ -36,7 +36,10 @@ APPLICATION = {"release", "web", "beat", "execution", "generation-gpu0", "genera
 
 def example_env() -> dict[str, str]:
     pairs = (line.split("=", 1) for line in EXAMPLE.read_text().splitlines() if re.match(r"^[A-Z_]+=", line))
-    return dict(pairs)
+    return {**dict(pairs), "SECRET_KEY": REAL_KEY}
+
+
+REAL_KEY = secrets.token_urlsafe(50)
 
 
 def procfile() -> dict[str, list[str]]:
@@ -52,7 +55,7 @@ def test_entrypoint_knows_every_role():
 
 
 def test_compose_runs_every_role_from_one_image_with_settings_from_the_environment():
-    assert set(SERVICES) == {"postgres", "redis", *APPLICATION}
+    assert set(SERVICES) == {"postgres", "redis", "proxy", *APPLICATION}
     images = {SERVICES[name]["image"] for name in APPLICATION}
     assert images == {"code-llm-leaderboard:latest"}
     assert all(SERVICES[name]["build"]["dockerfile"] == "deploy/Dockerfile" for name in APPLICATION)
@@ -87,7 +90,7 @@ def test_compose_gives_each_generation_worker_one_gpu_and_the_execution_worker_i
     names = [SERVICES[name]["environment"]["WORKER_NAME"] for name in generation]
     assert names == generation
     assert all(SERVICES[name]["profiles"] == ["gpu"] for name in generation)
-    assert SERVICES["execution"]["privileged"] is True
+    assert "privileged" not in SERVICES["execution"] and "SYS_ADMIN" in SERVICES["execution"]["cap_add"]
 
 
 def test_procfile_starts_the_same_roles():
@@ -236,7 +239,12 @@ def fetch(url: str, host: str = "leaderboard.example.org") -> tuple[int, dict[st
 @pytest.mark.django_db(transaction=True)
 def test_web_role_serves_pages_and_static_files_with_debug_off(role_env, tmp_path):
     release = subprocess.run(
-        [str(ENTRYPOINT), "release"], cwd=ROOT, env=role_env, capture_output=True, text=True, timeout=300
+        [str(ENTRYPOINT), "release"],
+        cwd=ROOT,
+        env={**role_env, "SECURE_SSL_REDIRECT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert release.returncode == 0, release.stdout + release.stderr
     port = free_port()

@@ -75,7 +75,14 @@ def test_run_page_grid_and_progress(client, benchmark):
     page = client.get(f"/runs/{run.id}/").content.decode()
     assert page.count('class="cell all') == 0 and page.count('class="cell some') == 164
     progress = client.get(f"/runs/{run.id}/progress.json").json()
-    assert progress == {"status": "finished", "generated": 328, "executed": 328, "total": 328, "error": ""}
+    assert progress == {
+        "status": "finished",
+        "line": "Finished: 328 of 328 samples executed",
+        "generated": 328,
+        "executed": 328,
+        "total": 328,
+        "reason": "",
+    }
 
 
 def test_unknown_run_or_problem_is_a_404(client, benchmark):
@@ -91,5 +98,5 @@ def test_pending_run_shows_live_progress(client, benchmark):
     Sample.objects.filter(run=run, index__lt=1).update(verdict="failed")
     Run.objects.filter(id=run.id).update(samples_executed=1)
     page = client.get(f"/runs/{run.id}/").content.decode()
-    assert 'data-status="executing"' in page and "1 / 4 samples executed" in page
+    assert 'data-status="executing"' in page and "Executing: 1 of 4 samples" in page
     assert not Result.objects.filter(run=run).exists()

@@ -257,7 +257,7 @@ def test_queue_states_follow_the_runs(client, author, staff):
     assert state() == ("executing", "", 2 * 164 * 20, 100, 2 * 164 * 20)
     Run.objects.filter(id__in=[low.id, high.id]).update(status=Run.Status.FINISHED)
     assert state()[0] == "finished"
-    Run.objects.filter(id=high.id).update(status=Run.Status.FAILED, error="model not found on the hub")
+    Run.objects.filter(id=high.id).update(status=Run.Status.FAILED, reason="model not found on the hub")
     assert state()[:2] == ("failed", "humaneval at T=0.8: model not found on the hub")
     html = client.get("/queue/").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
