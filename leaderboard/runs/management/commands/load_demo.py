@@ -1,45 +1,29 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from evaluation.benchmarks import humaneval
-from evaluation.samples import SHIPPED
-from leaderboard.runs.models import CodeModel, Run
-from leaderboard.runs.services import (
-    import_samples,
-    load_benchmark,
-    reference_run,
-)
-from leaderboard.runs.tasks import start_execution
-
-CODEGEN = SHIPPED / "humaneval_codegen16b_t0.8_n100_raw.jsonl.gz"
+from evaluation.samples import SampleFileError
+from leaderboard.runs import demo
 
 
 class Command(BaseCommand):
-    help = "Load HumanEval, the shipped CodeGen-16B samples and the canonical solutions; queue what is new."
+    help = (
+        "Load the shipped benchmarks and sample sets (leaderboard/runs/demo.py): each set a run of its own, "
+        "stored once; queue the new runs, the cheapest first."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--only", nargs="+", default=[], metavar="SET", help="load only these sets")
+        parser.add_argument("--list", action="store_true", help="list the shipped sets and load nothing")
 
     def handle(self, *args, **options):
-        benchmark, _ = load_benchmark(humaneval.load())
-        runs = []
-        if not Run.objects.filter(benchmark=benchmark, model__source=CodeModel.Source.REFERENCE).exists():
-            runs.append(reference_run(benchmark))
-        if not Run.objects.filter(benchmark=benchmark, model__name="CodeGen-Mono-16B").exists():
-            runs.append(
-                import_samples(
-                    "CodeGen-Mono-16B",
-                    benchmark,
-                    CODEGEN.read_bytes(),
-                    model_fields={
-                        "family": "CodeGen",
-                        "parameters": 16_000_000_000,
-                        "hub_id": "Salesforce/codegen-16B-mono",
-                    },
-                    truncate=True,
-                    temperature=0.8,
-                    top_p=0.95,
-                    note="published samples (microsoft/CodeT, MIT)",
-                )
-            )
-        for run in runs:
-            start_execution(run)
+        if options["list"]:
+            for entry in demo.SETS:
+                self.stdout.write(entry.describe())
+            return
+        try:
+            loaded = demo.load(demo.select(options["only"]))
+        except (demo.UnknownSet, SampleFileError) as error:
+            raise CommandError(str(error)) from None
+        for run in loaded.created:
             self.stdout.write(f"run {run.id} ({run.model}): {run.samples_total} samples queued")
-        if not runs:
-            self.stdout.write("demo data already loaded")
+        if loaded.reused:
+            self.stdout.write(f"{len(loaded.reused)} sets already loaded, their runs reused")
