@@ -441,6 +441,34 @@ def problem_runs(problem: Problem) -> list[ProblemRun]:
     return sorted(runs, key=lambda r: (-(r.pass_rate or 0), r.model_name.lower(), r.run_id))
 
 
+@dataclass(frozen=True)
+class VerdictDifference:
+    """A sample whose published verdict differs from the one a second comparison rule gives it."""
+
+    run_id: int
+    model_name: str
+    index: int
+    verdict: str
+    other_verdict: str
+    reason: str
+
+
+def verdict_differences(problem: Problem, limit: int = 200) -> list[VerdictDifference]:
+    """Samples of a problem whose verdict under the benchmark's diagnostic rule (APPS: strict
+    comparison) differs from the published one, with the reason the benchmark gave (one query)."""
+    rows = (
+        Sample.objects.filter(problem=problem, extra__has_key="strict_reason")
+        .order_by("run_id", "index")
+        .values_list("run_id", "run__model__name", "index", "verdict", "extra")[:limit]
+    )
+    return [
+        VerdictDifference(
+            run_id, name, index, verdict, extra.get("strict_verdict") or "", extra["strict_reason"]
+        )
+        for run_id, name, index, verdict, extra in rows
+    ]
+
+
 def comparable_models() -> list[tuple[int, str]]:
     finished = Run.objects.filter(model=OuterRef("pk"), status=Run.Status.FINISHED)
     return list(CodeModel.objects.filter(Exists(finished)).order_by(Lower("name")).values_list("id", "name"))

@@ -342,7 +342,13 @@ def problem_detail(request, problem_id: int):
     return render(
         request,
         "leaderboard/problem.html",
-        {"problem": problem, "runs": page.object_list, "page": page, "page_query": page_query},
+        {
+            "problem": problem,
+            "runs": page.object_list,
+            "page": page,
+            "page_query": page_query,
+            "differences": selectors.verdict_differences(problem),
+        },
     )
 
 

@@ -437,3 +437,15 @@ def test_a_run_covering_part_of_the_benchmark_shows_its_coverage_and_ranks_apart
         "3 of 164 problems",
         3,
     )
+
+
+def test_a_problem_page_lists_the_samples_a_second_comparison_judges_otherwise(client, benchmark):
+    run = judged_run(benchmark, "Lenient", ["HumanEval/0", "HumanEval/1"], {"HumanEval/0"})
+    differs = {"strict_verdict": "failed", "strict_reason": "wrong answer <b>on</b> hidden test 1 of 1"}
+    run.samples.filter(problem__task_id="HumanEval/0").update(extra=differs)
+    run.samples.filter(problem__task_id="HumanEval/1").update(extra={"strict_verdict": "failed"})
+    problem = benchmark.problems.get(task_id="HumanEval/0")
+    page = client.get(f"/problems/{problem.id}/").content.decode()
+    assert 'id="verdict-differences"' in page and "wrong answer &lt;b&gt;on&lt;/b&gt; hidden test" in page
+    other = benchmark.problems.get(task_id="HumanEval/1")
+    assert 'id="verdict-differences"' not in client.get(f"/problems/{other.id}/").content.decode()
