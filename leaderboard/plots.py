@@ -174,6 +174,31 @@ RANKING_NAMES = {
 }
 
 
+def outcome_figure(counts: dict[str, dict[str, int]]) -> dict:
+    """Why samples fail: the share of each outcome class, one horizontal bar per run (or problem)."""
+    from evaluation.outcomes import ordered
+
+    classes = ordered({outcome for row in counts.values() for outcome in row})
+    names = list(counts)
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": label(outcome),
+            "y": [label(name) for name in names],
+            "x": [100 * counts[name].get(outcome, 0) / (sum(counts[name].values()) or 1) for name in names],
+            "marker": {"color": COLORS[i % len(COLORS)]},
+        }
+        for i, outcome in enumerate(classes)
+    ]
+    layout = _layout(
+        "Why samples fail",
+        {"title": {"text": "share of samples (%)"}, "range": [0, 100]},
+        {"title": {"text": ""}},
+    )
+    return {"data": data, "layout": {**layout, "barmode": "stack"}}
+
+
 def ranking_figure(curves: dict[str, list[tuple[int, float]]]) -> dict:
     """Figure 7: the pass rate of one chosen sample against the number of samples drawn."""
     order = [name for name in RANKING_NAMES if name in curves] + sorted(set(curves) - set(RANKING_NAMES))

@@ -337,6 +337,21 @@ def run_detail(run_id: int) -> Run:
     return Run.objects.select_related("model", "benchmark").prefetch_related("results").get(id=run_id)
 
 
+def outcome_counts(run_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many samples of each run ended in each outcome class (failure anatomy, one query)."""
+    rows = (
+        Sample.objects.filter(EXECUTED, run_id__in=run_ids)
+        .exclude(outcome="")
+        .values_list("run_id", "outcome")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for run_id, outcome, count in rows:
+        counts[run_id][outcome] = count
+    return counts
+
+
 def problem_grid(run: Run) -> list[Problem]:
     """Every problem of the run's benchmark with its sample, passed and executed counts (two queries).
 

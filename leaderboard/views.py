@@ -242,6 +242,7 @@ def run_detail(request, run_id: int):
     samples = list(samples) if samples is not None and not hidden else None
     counts = [(p.executed, p.passed) for p in grid if p.executed]
     ranking = selectors.stored_ranking(run.results.all())
+    outcomes = selectors.outcome_counts([run.id]).get(run.id)
     curve = plots.pass_at_k_curve(counts) if run.status == Run.Status.FINISHED else []
     return render(
         request,
@@ -268,6 +269,7 @@ def run_detail(request, run_id: int):
             if len(curve) > 1
             else None,
             "ranking_figure": plots.ranking_figure(ranking) if ranking else None,
+            "outcome_figure": plots.outcome_figure({f"run {run.id}": outcomes}) if outcomes else None,
             "bleu_figure": bleu_figure(problem, samples) if problem and samples else None,
         },
     )

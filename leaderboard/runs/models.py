@@ -176,6 +176,11 @@ class Sample(models.Model):
         help_text="Detailed outcome: oom, crashed, not_run, ...",
     )
     detail = models.TextField(blank=True)
+    outcome = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="Why it failed: wrong answer, NameError, timeout, ... (outcomes.py)",
+    )
     run_time = models.FloatField(null=True, blank=True)
     tests = models.JSONField(
         null=True,

@@ -17,6 +17,7 @@ from evaluation import benchmarks as core
 from evaluation.benchmarks import registry
 from evaluation.benchmarks.contract import Contract, JudgedSample, Judging, SampleResult
 from evaluation.generation.backends import OPENAI_PREFIX
+from evaluation.outcomes import classify
 from evaluation.samples import SampleRecord, parse_samples
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
 
@@ -180,6 +181,7 @@ def record_results(run_id: int, results: Iterable[tuple[int, SampleResult]]) -> 
                 verdict=judgement.verdict,
                 status=judgement.status,
                 detail=judgement.detail,
+                outcome=classify(judgement.verdict, judgement.status, judgement.detail),
                 run_time=judgement.run_time,
                 tests=judgement.tests,
                 extra=judgement.extra,
