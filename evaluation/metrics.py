@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 DEFAULT_KS: tuple[int, ...] = (1, 10, 100)
 
@@ -71,3 +72,60 @@ def filtered_pass_at_k(n: int, c: int, kept: int, kept_correct: int, k: int) -> 
     if kept_correct > 0:
         return 1.0
     return pass_at_k(n - kept, c - kept_correct, k - kept)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """pass@k of system A minus system B over the problems both solved, with its uncertainty."""
+
+    k: int
+    problems: int
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def paired_difference(
+    counts_a: Sequence[tuple[int, int]],
+    counts_b: Sequence[tuple[int, int]],
+    k: int,
+    *,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> PairedDifference:
+    """Is the gap real? (n, c) per problem of two systems, aligned problem by problem.
+
+    The interval is a percentile bootstrap over problems of the mean per-problem difference
+    (problems resampled together for both systems: the pairing is what makes it narrow). The
+    p-value is a paired sign-flip (permutation) test of "no difference": each problem's difference
+    keeps its size and gets a random sign; exact over every sign pattern when there are at most
+    `resamples` of them, Monte Carlo otherwise (with the observed pattern counted once)."""
+    if len(counts_a) != len(counts_b) or not counts_a:
+        raise ValueError("need the same, non-empty list of problems for both systems")
+    differences = [pass_at_k(*a, k) - pass_at_k(*b, k) for a, b in zip(counts_a, counts_b, strict=True)]
+    size = len(differences)
+    observed = sum(differences) / size
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(differences, k=size)) / size for _ in range(resamples))
+    tail = (1.0 - confidence) / 2
+    low, high = means[int(tail * (resamples - 1))], means[int((1.0 - tail) * (resamples - 1))]
+    return PairedDifference(k, size, observed, low, high, sign_flip_p_value(differences, resamples, rng))
+
+
+def sign_flip_p_value(differences: Sequence[float], resamples: int, rng: random.Random) -> float:
+    """Two-sided p-value of a mean of paired differences under random signs (see paired_difference)."""
+    size = len(differences)
+    observed = abs(sum(differences)) - 1e-12 * size  # ties with the observed mean count as extreme
+    if 2**size <= resamples:
+        extreme = sum(
+            abs(sum(d if (pattern >> i) & 1 else -d for i, d in enumerate(differences))) >= observed
+            for pattern in range(2**size)
+        )
+        return extreme / 2**size
+    extreme = sum(
+        abs(sum(d if rng.random() < 0.5 else -d for d in differences)) >= observed
+        for _ in range(resamples - 1)
+    )
+    return (extreme + 1) / resamples

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from evaluation.metrics import bootstrap_interval, mean_pass_at_k, pass_at_k, pass_at_ks
+from evaluation.metrics import bootstrap_interval, mean_pass_at_k, paired_difference, pass_at_k, pass_at_ks
 
 
 def brute_force_pass_at_k(n: int, c: int, k: int) -> float:
@@ -56,3 +56,54 @@ def test_bootstrap_interval_brackets_the_mean_and_is_reproducible():
     assert low < mean < high
     assert (low, high) == bootstrap_interval(counts, 1)
     assert bootstrap_interval([(10, 4)] * 5, 1) == pytest.approx((0.4, 0.4))
+
+
+def brute_force_p_value(differences):
+    """Every sign pattern, by itertools: the exact two-sided sign-flip p-value."""
+    observed = abs(sum(differences))
+    patterns = list(itertools.product((1, -1), repeat=len(differences)))
+    extreme = sum(
+        abs(sum(s * d for s, d in zip(signs, differences, strict=True))) >= observed - 1e-9
+        for signs in patterns
+    )
+    return extreme / len(patterns)
+
+
+def brute_force_bootstrap(differences, confidence=0.95):
+    """Every resample with replacement, by itertools: the exact bootstrap distribution's percentiles."""
+    size = len(differences)
+    means = sorted(sum(pick) / size for pick in itertools.product(differences, repeat=size))
+    tail = (1 - confidence) / 2
+    return means[math.ceil(tail * len(means)) - 1], means[math.ceil((1 - tail) * len(means)) - 1]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([(10, 3), (10, 0), (10, 10), (10, 5)], [(10, 1), (10, 0), (10, 9), (10, 2)]),
+        ([(5, 5), (5, 0), (5, 1)], [(5, 0), (5, 5), (5, 1)]),
+        ([(4, 1), (4, 2), (4, 3), (4, 4), (4, 0)], [(4, 0), (4, 0), (4, 1), (4, 2), (4, 0)]),
+    ],
+)
+def test_paired_difference_against_brute_force(a, b):
+    for k in (1, 2):
+        result = paired_difference(a, b, k, resamples=20_000)
+        differences = [pass_at_k(*x, k) - pass_at_k(*y, k) for x, y in zip(a, b, strict=True)]
+        assert result.difference == pytest.approx(sum(differences) / len(differences))
+        assert result.p_value == pytest.approx(brute_force_p_value(differences))
+        low, high = brute_force_bootstrap(differences)
+        assert result.ci_low == pytest.approx(low, abs=0.03) and result.ci_high == pytest.approx(
+            high, abs=0.03
+        )
+        assert result.problems == len(a)
+
+
+def test_a_large_consistent_gap_is_significant_and_no_gap_is_not():
+    better = [(10, 8)] * 40
+    worse = [(10, 2)] * 40
+    gap = paired_difference(better, worse, 1)
+    assert gap.p_value < 0.001 and gap.ci_low > 0.5
+    same = paired_difference(better, better, 1)
+    assert same.difference == 0 and same.p_value == 1.0
+    with pytest.raises(ValueError, match="same, non-empty"):
+        paired_difference(better, worse[:3], 1)
