@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -47,8 +48,33 @@ def index(request):
             "board": reverse("api:board"),
             "tables": [reverse("api:table", args=[name]) for name in TABLES],
             "models": reverse("api:models"),
+            "compare": reverse("api:compare") + "?a=<model_id>&b=<model_id>&benchmark=<name>",
             "submissions": reverse("api:submissions"),
             "schema": "docs/api.md",
+        }
+    )
+
+
+@endpoint
+def compare(request):
+    """Is the gap real? Two models' best finished runs on a benchmark: pass@k differences with a
+    paired bootstrap interval and p-value, and the problems side by side."""
+    try:
+        a, b = int(request.GET["a"]), int(request.GET["b"])
+        benchmark = request.GET.get("benchmark", "humaneval")
+    except (KeyError, ValueError):
+        return error("give ?a=<model_id>&b=<model_id>[&benchmark=<name>]", 400)
+    runs = [selectors.best_run(model_id, benchmark) for model_id in (a, b)]
+    if None in runs:
+        return error(f"each model needs a finished run on {benchmark}", 404)
+    rows = selectors.compare_runs(*runs)
+    return JsonResponse(
+        {
+            "benchmark": benchmark,
+            "run_a": runs[0].id,
+            "run_b": runs[1].id,
+            "differences": [asdict(d) for d in selectors.paired_differences(rows)],
+            "problems": exports.comparison_table(rows)[1],
         }
     )
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from evaluation.benchmarks import apps, humaneval, registry
 from evaluation.benchmarks.contract import Judging
 from evaluation.figures import RANKING
+from evaluation.metrics import DEFAULT_KS, PairedDifference, paired_difference, usable_ks
 from leaderboard.models import Submission
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample, coverage_text
 
@@ -534,6 +535,16 @@ def compare_runs(run_a: Run, run_b: Run) -> list[ComparisonRow]:
         ComparisonRow(task_id, problem_id, counts.get((run_a.id, task_id)), counts.get((run_b.id, task_id)))
         for problem_id, task_id in run_a.benchmark.problems.order_by("position").values_list("id", "task_id")
     ]
+
+
+def paired_differences(rows: list[ComparisonRow]) -> list[PairedDifference]:
+    """A minus B in pass@k over the problems both runs have, with a paired interval and p-value."""
+    both = [(row.a, row.b) for row in rows if row.a and row.b]
+    if not both:
+        return []
+    counts_a, counts_b = [a for a, _ in both], [b for _, b in both]
+    ks = usable_ks(DEFAULT_KS, [n for pair in both for n, _ in pair])
+    return [paired_difference(counts_a, counts_b, k) for k in ks]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from leaderboard.runs import views as run_views
 api_patterns = [
     path("", api.index, name="index"),
     path("board/", api.board, name="board"),
+    path("compare/", api.compare, name="compare"),
     path("tables/<str:name>/", api.table, name="table"),
     path("models/", api.models, name="models"),
     path("models/<int:model_id>/", api.model, name="model"),

@@ -381,6 +381,7 @@ def compare(request):
                 "run_a": run_a,
                 "run_b": run_b,
                 "rows": rows,
+                "differences": selectors.paired_differences(rows),
                 "summary": {
                     "both": solved.count((True, True)),
                     "only_a": solved.count((True, False)),

@@ -3,6 +3,8 @@ watch the state change without a reload, cancel; staff reject from their own bro
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import SCREENSHOTS
 from django.contrib.auth.models import User
@@ -40,6 +42,21 @@ def board():
 
 def names(page) -> list[str]:
     return page.locator("#board tbody td.model > a").all_inner_texts()
+
+
+def test_the_comparison_page_says_whether_a_gap_is_real(browser, live_server, board):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(live_server.url + "/compare/")
+    page.select_option("select[name=a]", label="Strong")
+    page.select_option("select[name=b]", label="Weak")
+    page.click("#compare-form button[type=submit]")
+    page.wait_for_selector("#differences")
+    cells = page.locator("#differences tbody tr").first.locator("td.num").all_inner_texts()
+    difference, low, high = (float(x) for x in re.findall(r"-?\d+\.\d", cells[0]))
+    assert low <= difference <= high and difference > 0
+    p_values = [float(x) for x in page.locator("#differences td.p-value").all_inner_texts()]
+    assert p_values and all(0 < p <= 0.001 for p in p_values[:1])
+    page.screenshot(path=SCREENSHOTS / "compare.png", full_page=True)
 
 
 def test_browse_sort_filter_and_open_a_sample(browser, live_server, board):

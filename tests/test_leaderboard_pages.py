@@ -321,6 +321,15 @@ def test_compare_two_models_problem_by_problem(client, benchmark):
     url = f"/compare/?a={a.model.id}&b={b.model.id}&benchmark=humaneval"
     html = page(client, url)
     assert "both 5, only A 5, only B 10, neither 144" in html
+    assert 'id="differences"' in html
+    record = client.get(f"/api/compare/?a={a.model.id}&b={b.model.id}&benchmark=humaneval").json()
+    (pass_1,) = [d for d in record["differences"] if d["k"] == 1]
+    a_rates = [1.0 if p < 10 else 0.0 for p in range(164)]
+    b_rates = [0.5 if 5 <= p < 20 else 0.0 for p in range(164)]
+    assert pass_1["difference"] == pytest.approx((sum(a_rates) - sum(b_rates)) / 164)
+    assert pass_1["ci_low"] < pass_1["difference"] < pass_1["ci_high"] and 0 < pass_1["p_value"] <= 1
+    assert record["run_a"] == a.id and len(record["problems"]) == 164
+    assert client.get("/api/compare/?a=x").status_code == 400
     rows = client.get(url + "&format=json").json()["rows"]
     assert rows[5] == {
         "task_id": "HumanEval/5",
