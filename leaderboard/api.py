@@ -149,6 +149,11 @@ def run(request, run_id: int):
             "timeout": run.timeout,
             "reason": exports.public_reason(run),
             "environment": exports.public_environment(run),
+            "receipt": exports.receipt(run),
+            "download": {
+                "samples": reverse("run-samples-jsonl", args=[run.id]),
+                "verdicts": reverse("run-verdicts-jsonl", args=[run.id]),
+            },
             "results": [_result(r) for r in run.results.all()],
             "problems": reverse("api:run-problems", args=[run.id]),
             "samples": reverse("api:run-samples", args=[run.id]) + "?problem=<task_id>",

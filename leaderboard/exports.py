@@ -8,13 +8,15 @@ from collections.abc import Iterable, Sequence
 from django.http import HttpResponse, JsonResponse
 
 from evaluation.benchmarks import apps
+from evaluation.receipt import reproduction_command
 from leaderboard import selectors
 from leaderboard.runs.models import CodeModel, Run
 from leaderboard.selectors import Column, ModelRow
 
 FORMATS = ("csv", "json")
 # What the public sees of a run's machinery: never its error (hosts, paths, exceptions: staff only).
-PUBLIC_ENVIRONMENT = ("python", "django", "machine")
+PUBLIC_ENVIRONMENT = ("project", "libraries", "hardware", "machine")
+STAGES = ("generation", "execution")
 FAILED_REASON = "Failed; staff were told."
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -111,6 +113,47 @@ def public_reason(run: Run) -> str:
 
 def public_environment(run: Run) -> dict:
     return {key: run.environment[key] for key in PUBLIC_ENVIRONMENT if key in run.environment}
+
+
+def receipt(run: Run) -> dict:
+    """Everything a run's figures were made with, and the one command that judges its samples again.
+
+    Each stage (generation, execution) recorded its own facts where it ran; an imported run has
+    the site's. Hosts, paths and kernel versions are never part of it."""
+    env = run.environment
+    stages = {stage: env[stage] for stage in STAGES if stage in env} or {"site": env}
+    generation = env.get("generation", {})
+    return {
+        "benchmark": {"name": run.benchmark.name, "content_hash": run.benchmark.content_hash},
+        "project": {stage: facts.get("project", "") for stage, facts in stages.items()},
+        "libraries": {stage: facts.get("libraries", {}) for stage, facts in stages.items()},
+        "hardware": {stage: facts.get("hardware", {}) for stage, facts in stages.items()},
+        "model": {
+            "hub_id": run.model.hub_id,
+            "revision": run.model.revision,
+            "commit": generation.get("commit", ""),
+            "precision": run.precision,
+            "dtype": generation.get("dtype", ""),
+        },
+        "sampling": {
+            "temperature": run.temperature,
+            "top_p": run.top_p,
+            "n": run.n,
+            "max_new_tokens": run.max_new_tokens,
+            "stop_sequences": run.stop_sequences,
+            "prompt_template": run.prompt_template,
+            "seed": run.seed,
+        },
+        "sandbox": env.get("execution", {}).get("sandbox", {}),
+        "timeout": run.timeout,
+        "recheck": env.get("recheck"),
+        "reproduce": reproduction_command(
+            benchmark=run.benchmark.name,
+            samples=f"run-{run.id}-samples.jsonl",
+            timeout=run.timeout,
+            template=run.prompt_template,
+        ),
+    }
 
 
 def run_fields(run: Run) -> dict:

@@ -379,6 +379,17 @@ def problem_grid(run: Run) -> list[Problem]:
     return problems
 
 
+def exported_samples(run: Run) -> Iterable[tuple[str, int, str, str, str, str]]:
+    """(task_id, index, completion, verdict, detail, outcome) of every sample, problem by problem,
+    streamed in chunks so a run of any size is exported in bounded memory."""
+    return (
+        Sample.objects.filter(run=run)
+        .order_by("problem__position", "index")
+        .values_list("problem__task_id", "index", "completion", "verdict", "detail", "outcome")
+        .iterator(chunk_size=2000)
+    )
+
+
 def problem_samples(run: Run, task_id: str) -> tuple[Problem | None, QuerySet[Sample]]:
     problem = Problem.objects.filter(benchmark=run.benchmark, task_id=task_id).first()
     return problem, Sample.objects.filter(run=run, problem=problem).order_by("index")

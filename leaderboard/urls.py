@@ -29,6 +29,10 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_detail, name="run"),
     path("runs/<int:run_id>/progress.json", views.run_progress, name="run-progress"),
     path("runs/<int:run_id>/stop/", views.stop_run, name="run-stop"),
+    path("runs/<int:run_id>/samples.jsonl", views.run_jsonl, {"part": "samples"}, name="run-samples-jsonl"),
+    path(
+        "runs/<int:run_id>/verdicts.jsonl", views.run_jsonl, {"part": "verdicts"}, name="run-verdicts-jsonl"
+    ),
     path("runs/<int:run_id>/rank/", views.rank_run, name="run-rank"),
     path("problems/<int:problem_id>/", views.problem_detail, name="problem"),
     path("compare/", views.compare, name="compare"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -253,6 +254,7 @@ def run_detail(request, run_id: int):
             "hidden": hidden,
             "progress_line": selectors.progress_line(run, run.samples.count()),
             "stop_form": StopRunForm() if request.user.is_staff and run.status in selectors.ACTIVE else None,
+            "receipt": exports.receipt(run),
             "rank_form": RankRunForm()
             if request.user.is_staff and run_services.can_rank_by_back_translation(run)
             else None,
@@ -273,6 +275,27 @@ def run_detail(request, run_id: int):
             "bleu_figure": bleu_figure(problem, samples) if problem and samples else None,
         },
     )
+
+
+def run_jsonl(request, run_id: int, part: str):
+    """A run's samples in openai/human-eval's format (`task_id`, `completion`), or their verdicts
+    beside them, as the receipt's reproduction command reads and writes them."""
+    run = found(selectors.run_detail, run_id)
+    if selectors.texts_hidden(run):
+        raise PermissionDenied("This run's docstrings stay private until every one of them is graded.")
+
+    def lines():
+        for task_id, index, completion, verdict, detail, outcome in selectors.exported_samples(run):
+            if part == "samples":
+                row = {"task_id": task_id, "completion": completion}
+            else:
+                row = {"task_id": task_id, "sample": index, "verdict": verdict or None, "detail": detail}
+                row["outcome"] = outcome
+            yield json.dumps(row) + "\n"
+
+    response = StreamingHttpResponse(lines(), content_type="application/jsonl; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.id}-{part}.jsonl"'
+    return response
 
 
 @require_POST

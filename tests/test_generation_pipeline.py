@@ -1,7 +1,13 @@
 """Generation runs through the database and real Celery workers, with a tiny model built here."""
 
+import json
+import shlex
+import subprocess
+import sys
+
 import pytest
-from conftest import wait_for
+from conftest import ROOT, wait_for
+from django.test import Client
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
 from evaluation.generation.backends import load_backend
@@ -50,7 +56,7 @@ def test_a_retried_chunk_adds_nothing_and_reproduces_its_samples(model_dir):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_generation_worker_hands_each_chunk_to_the_execution_worker(model_dir, start_worker):
+def test_generation_worker_hands_each_chunk_to_the_execution_worker(model_dir, start_worker, tmp_path):
     run = tiny_run(model_dir)
     start_worker("generation")
     start_worker("execution")
@@ -66,3 +72,43 @@ def test_generation_worker_hands_each_chunk_to_the_execution_worker(model_dir, s
     ranking = run.results.filter(variant__startswith="ranking:")
     assert set(ranking.values_list("metric", flat=True)) == {"k=1", "k=2"}
     assert ranking.get(variant="ranking:oracle", metric="k=1").value == run.results.get(metric="pass@1").value
+
+    # The receipt: every fact recorded where the work ran, and a command that judges the exported
+    # samples again, offline, to the same verdicts.
+    client = Client()
+    record = client.get(f"/api/runs/{run.id}/").json()
+    receipt = record["receipt"]
+    assert receipt["benchmark"]["content_hash"] == run.benchmark.content_hash
+    assert set(receipt["project"]) == {"generation", "execution"} and all(receipt["project"].values())
+    assert {"torch", "transformers", "python"} <= set(receipt["libraries"]["generation"])
+    assert receipt["hardware"]["generation"]["cpu"] and receipt["hardware"]["execution"]["cpus"] >= 1
+    assert receipt["model"]["precision"] == run.precision and receipt["model"]["dtype"] == "float32"
+    assert receipt["sampling"] == {
+        "temperature": 0.8,
+        "top_p": 0.95,
+        "n": 3,
+        "max_new_tokens": 24,
+        "stop_sequences": list(run.stop_sequences),
+        "prompt_template": "",
+        "seed": 0,
+    }
+    assert receipt["sandbox"]["mode"] == "strict" and "seccomp" in receipt["sandbox"]["layers"]
+    assert receipt["timeout"] == run.timeout
+    samples = tmp_path / f"run-{run.id}-samples.jsonl"
+    samples.write_bytes(b"".join(client.get(record["download"]["samples"]).streaming_content))
+    command = shlex.split(receipt["reproduce"])
+    assert command[:4] == ["python", "-m", "evaluation", "execute"]
+    out = tmp_path / "verdicts.jsonl"
+    command = [sys.executable, *command[1:]]
+    command[command.index("--out") + 1] = str(out)
+    command[command.index("--samples") + 1] = str(samples)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    again = {
+        (row["task_id"], row["sample"]): row["verdict"]
+        for row in map(json.loads, out.read_text().splitlines())
+    }
+    stored = {(t, i): v for t, i, v in run.samples.values_list("problem__task_id", "index", "verdict")}
+    assert again == stored
+    published = b"".join(client.get(record["download"]["verdicts"]).streaming_content).decode().splitlines()
+    assert {(row["task_id"], row["sample"]): row["verdict"] for row in map(json.loads, published)} == stored

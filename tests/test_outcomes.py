@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import SANDBOX_NEEDS_ROOT
+from django.core.management import call_command
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval
 from evaluation.outcomes import Outcome, classify, ordered
@@ -67,3 +68,7 @@ def test_executed_samples_store_their_outcome_and_the_run_page_charts_it(client)
     }
     page = client.get(f"/runs/{run.id}/").content.decode()
     assert 'id="outcome-figure"' in page and "NameError" in page
+    call_command("recheck_run", run=run.id, share=1.0)
+    run.refresh_from_db()
+    assert run.environment["recheck"]["checked"] == run.environment["recheck"]["agreeing"] == 4
+    assert "4 of 4 verdicts agree" in client.get(f"/runs/{run.id}/").content.decode()

@@ -96,6 +96,10 @@ class Backend(Protocol):
         """log P(continuation | prompt) for each (prompt, continuation): ranking by back-translation."""
         ...
 
+    def describe(self) -> dict[str, object]:
+        """What a run's receipt records of the model and how it ran (commit, precision, device)."""
+        ...
+
 
 def sample_seed(run_key: str, task_id: str, index: int) -> int:
     """A stable 63-bit seed for sample `index` of `task_id` in a run: the same on every machine."""

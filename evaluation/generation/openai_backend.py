@@ -84,6 +84,10 @@ class OpenAICompatibleBackend:
                 f"{self.base_url}: unexpected reply ({error!r}): {str(reply)[:300]}"
             ) from None
 
+    def describe(self) -> dict[str, Any]:
+        """What a run's receipt records: the model the server says it served (its address stays private)."""
+        return {"backend": "openai-compatible", "model": self.model or ""}
+
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """Scoring needs the log-probabilities of given text, which OpenAI-compatible servers do not
         agree on (echo, prompt_logprobs): it runs on a model the worker loads itself."""

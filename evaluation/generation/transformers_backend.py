@@ -113,6 +113,16 @@ class TransformersBackend:
             raise GenerationError(f"cannot load model {model_id!r}: {error}") from None
         return cls(model, tokenizer, batch_size=batch_size)
 
+    def describe(self) -> dict[str, Any]:
+        """What a run's receipt records of the model: the commit of its weights (hub), precision, device."""
+        return {
+            "backend": "transformers",
+            "commit": getattr(self.model.config, "_commit_hash", None) or "",
+            "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            "device": str(self.device),
+            "batch_size": self.batch_size,
+        }
+
     def sample(self, prompt: str, settings: SamplingSettings, seeds: Sequence[int]) -> list[Completion]:
         return self.sample_many([prompt] * len(seeds), settings, seeds)
 

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.runs.tasks import execute_recheck
+
+RECHECK_SHARE = 0.1
 
 
 @admin.register(Benchmark)
@@ -35,6 +38,16 @@ class RunAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "benchmark")
     readonly_fields = ("environment",)
+    actions = ["recheck"]
+
+    @admin.action(description="Re-execute 10% of the samples and record how many verdicts agree")
+    def recheck(self, request, queryset):
+        for run in queryset:
+            if run.status != Run.Status.FINISHED:
+                self.message_user(request, f"Run {run.id} is not finished.", messages.ERROR)
+                continue
+            execute_recheck.delay(run.id, RECHECK_SHARE)
+            self.message_user(request, f"Run {run.id}: a recheck is queued; its receipt will show it.")
 
 
 @admin.register(Sample)

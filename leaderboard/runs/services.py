@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from evaluation import benchmarks as core
+from evaluation import receipt
 from evaluation.benchmarks import registry
 from evaluation.benchmarks.contract import Contract, JudgedSample, Judging, SampleResult
 from evaluation.generation.backends import OPENAI_PREFIX
@@ -63,16 +63,17 @@ def core_benchmark(row: Benchmark) -> core.Benchmark:
 
 
 def environment() -> dict:
-    """Software and hardware a run's verdicts came from."""
-    import django
+    """Software and hardware of the process that made a run (an import: the site's own)."""
+    return {**receipt.environment(), "machine": platform.machine()}
 
-    return {
-        "python": sys.version.split()[0],
-        "django": django.get_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-    }
+
+def note_environment(run_id: int, stage: str, facts: dict) -> None:
+    """Record once where a stage of a run (generation, execution) happened: the first worker tells."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(id=run_id)
+        if stage not in run.environment:
+            run.environment = {**run.environment, stage: facts}
+            run.save(update_fields=["environment"])
 
 
 @transaction.atomic
@@ -276,6 +277,8 @@ def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_e
     for result in benchmark_of(run).evaluate(
         problems, work, sandbox, run.timeout, run.prompt_template or None
     ):
+        if not written and not pending and "execution" not in run.environment:
+            note_environment(run_id, "execution", {"sandbox": result.execution, **receipt.environment()})
         pending.append((ids[result.task_id, result.sample], result))
         if len(pending) >= flush_every:
             written += record_results(run_id, pending)
@@ -374,6 +377,8 @@ def generate_samples(run_id: int, problem_id: int, indices: list[int], backend: 
         prompt = benchmark_of(run).prompt(core_problem(problem), run.prompt_template)
         seeds = [sample_seed(str(run.seed), problem.task_id, index) for index in missing]
         completions = backend.sample(prompt, sampling, seeds)
+        if "generation" not in run.environment:
+            note_environment(run_id, "generation", {**backend.describe(), **receipt.environment()})
         Sample.objects.bulk_create(
             [
                 Sample(
@@ -451,6 +456,41 @@ def score_back_translations(run_id: int, problem_id: int, backend: object) -> in
         with transaction.atomic():
             compute_results(Run.objects.select_for_update().select_related("benchmark").get(id=run_id))
     return len(samples)
+
+
+def recheck(run_id: int, *, share: float, sandbox: object, seed: int = 0) -> dict:
+    """Judge a random share of a finished run's samples again and record how many verdicts agree.
+
+    The run's stored verdicts are not touched: the agreement is the run's flakiness, shown on its
+    receipt. The share is drawn by `seed`, so a recheck can be repeated exactly."""
+    import random
+
+    run = Run.objects.select_related("benchmark").get(id=run_id)
+    if run.status != Run.Status.FINISHED or not is_executed(run):
+        raise ValueError("only a finished run of an executed benchmark can be checked again")
+    if not 0 < share <= 1:
+        raise ValueError("the share is above 0 and at most 1")
+    judged = list(run.samples.exclude(verdict="").select_related("problem").order_by("id"))
+    chosen = random.Random(seed).sample(judged, max(1, round(share * len(judged))))
+    stored = {(s.problem.task_id, s.index): s.verdict for s in chosen}
+    problems = {s.problem.task_id: core_problem(s.problem) for s in chosen}
+    work = [(s.problem.task_id, s.index, s.completion) for s in chosen]
+    again = list(
+        benchmark_of(run).evaluate(problems, work, sandbox, run.timeout, run.prompt_template or None)
+    )
+    checked = [r for r in again if r.judgement.verdict is not None]
+    facts = {
+        "share": share,
+        "seed": seed,
+        "checked": len(checked),
+        "agreeing": sum(r.judgement.verdict == stored[r.task_id, r.sample] for r in checked),
+        "at": timezone.now().isoformat(timespec="seconds"),
+    }
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(id=run_id)
+        locked.environment = {**locked.environment, "recheck": facts}
+        locked.save(update_fields=["environment"])
+    return facts
 
 
 def record_task_failure(run_id: int, reason: str) -> None:

@@ -48,6 +48,12 @@ def execute_batch(run_id: int, sample_ids: list[int]) -> int:
 
 
 @shared_task(**RETRIED)
+def execute_recheck(run_id: int, share: float, seed: int = 0) -> dict:
+    """Judge a share of a finished run's samples again in this worker's sandbox (its flakiness)."""
+    return services.recheck(run_id, share=share, sandbox=worker_sandbox(), seed=seed)
+
+
+@shared_task(**RETRIED)
 def generate_chunk(run_id: int, problem_id: int, indices: list[int]) -> int:
     """Sample one chunk, then send what it wrote on at once: to the execution queue, or to people."""
     run = Run.objects.select_related("model", "benchmark").get(id=run_id)
