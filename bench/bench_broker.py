@@ -165,6 +165,14 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=300)
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
+    try:
+        import redis
+
+        redis.Redis.from_url(args.redis, socket_connect_timeout=3).ping()
+    except Exception as error:  # noqa: BLE001 - any failure means there is no baseline to measure
+        sys.exit(
+            f"the baseline needs Redis at {args.redis} ({error}): start redis-server or give --redis URL"
+        )
     results = {}
     for name, broker in (("redis", args.redis), ("filesystem", "filesystem://")):
         with tempfile.TemporaryDirectory(prefix=f"bench-broker-{name}-") as folder:
