@@ -129,3 +129,31 @@ def sign_flip_p_value(differences: Sequence[float], resamples: int, rng: random.
         for _ in range(resamples - 1)
     )
     return (extreme + 1) / resamples
+
+
+def rank_intervals(
+    per_problem: Sequence[Sequence[float]],
+    *,
+    resamples: int = 500,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[tuple[int, int]]:
+    """A 95% interval of each system's rank (1 is best) from a bootstrap over problems.
+
+    `per_problem[s][p]` is system s's pass@k on problem p, the same problems for every system.
+    Each resample draws problems with replacement for all systems at once, ranks the systems by
+    their mean (a system's rank is 1 + the number that score strictly higher), and the interval is
+    the percentile range of each system's ranks: rows whose intervals overlap are statistically tied."""
+    import numpy as np
+
+    scores = np.asarray(per_problem, dtype=float)
+    if scores.ndim != 2 or not scores.size:
+        raise ValueError("need a systems x problems table of per-problem pass@k")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, scores.shape[1], size=(resamples, scores.shape[1]))
+    means = scores[:, picks].mean(axis=2).T  # resamples x systems
+    ranks = 1 + (means[:, None, :] > means[:, :, None]).sum(axis=2)  # [r, s] = 1 + #better than s
+    tail = (1.0 - confidence) / 2
+    low = np.quantile(ranks, tail, axis=0, method="lower")
+    high = np.quantile(ranks, 1.0 - tail, axis=0, method="higher")
+    return [(int(a), int(b)) for a, b in zip(low, high, strict=True)]

@@ -15,7 +15,8 @@ from django.utils import timezone
 from evaluation.benchmarks import apps, humaneval, registry
 from evaluation.benchmarks.contract import Judging
 from evaluation.figures import RANKING
-from evaluation.metrics import DEFAULT_KS, PairedDifference, paired_difference, usable_ks
+from evaluation.metrics import DEFAULT_KS, PairedDifference, paired_difference, pass_at_k, usable_ks
+from evaluation.metrics import rank_intervals as metrics_rank_intervals
 from leaderboard.models import Submission
 from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample, coverage_text
 
@@ -198,6 +199,58 @@ def board_queryset(
     # Models whose figure comes from a complete run first, ranked; then the others, apart.
     complete_first = F("ranked").desc(nulls_last=True) if descending else F("ranked").asc(nulls_last=True)
     return models.annotate(sort_key=key, ranked=ranked).order_by(complete_first, order, Lower("name"), "id")
+
+
+@dataclass(frozen=True)
+class Rank:
+    """A model's rank on a figure among the complete runs, with its 95% bootstrap interval."""
+
+    rank: int
+    low: int
+    high: int
+
+    @property
+    def tied(self) -> bool:
+        return self.low != self.high
+
+
+def rank_intervals(column: Column) -> dict[int, Rank]:
+    """Each model's rank by its best complete run's overall pass@k, with a 95% interval from a
+    bootstrap over problems (metrics.rank_intervals); empty for figures that are not overall pass@k.
+
+    Two queries: the best runs, then their per-problem counts on the problems they all share."""
+    k = metric_k(column.metric)
+    if not column.metric.startswith("pass@") or column.subset != "all" or column.variant != "raw":
+        return {}
+    best: dict[int, tuple[float, int]] = {}
+    for model_id, run_id, value in (
+        column.results().filter(run__complete=True).values_list("run__model_id", "run_id", "value")
+    ):
+        if model_id not in best or value > best[model_id][0]:
+            best[model_id] = (value, run_id)
+    if len(best) < 2:
+        return {}
+    counts: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    rows = (
+        Sample.objects.filter(EXECUTED, run_id__in=[run_id for _, run_id in best.values()])
+        .values_list("run_id", "problem__task_id")
+        .annotate(n=Count("id"), c=Count("id", filter=PASSED))
+        .order_by()
+    )
+    for run_id, task_id, n, c in rows:
+        counts[run_id][task_id] = (n, c)
+    models = [model_id for model_id, (_, run_id) in best.items() if counts[run_id]]
+    shared = sorted(set.intersection(*(set(counts[best[m][1]]) for m in models)))
+    usable = [m for m in models if all(counts[best[m][1]][t][0] >= k for t in shared)]
+    if len(usable) < 2 or not shared:
+        return {}
+    table = [[pass_at_k(*counts[best[m][1]][t], k) for t in shared] for m in usable]
+    means = [sum(row) / len(row) for row in table]
+    intervals = metrics_rank_intervals(table)
+    return {
+        model_id: Rank(1 + sum(other > mean for other in means), low, high)
+        for model_id, mean, (low, high) in zip(usable, means, intervals, strict=True)
+    }
 
 
 def board_figures(model_ids: list[int], columns: Iterable[Column]) -> dict[int, dict[str, Figure]]:

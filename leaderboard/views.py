@@ -103,6 +103,7 @@ def index(request):
             "groups": column_groups(columns),
             "links": sort_links(request, keys, sort, descending),
             "sort": sort,
+            "ranks": selectors.rank_intervals(selectors.COLUMNS[sort]) if sort in selectors.COLUMNS else {},
         },
     )
 

@@ -458,3 +458,19 @@ def test_a_problem_page_lists_the_samples_a_second_comparison_judges_otherwise(c
     assert 'id="verdict-differences"' in page and "wrong answer &lt;b&gt;on&lt;/b&gt; hidden test" in page
     other = benchmark.problems.get(task_id="HumanEval/1")
     assert 'id="verdict-differences"' not in client.get(f"/problems/{other.id}/").content.decode()
+
+
+def test_the_board_shows_each_rank_with_its_interval(client, benchmark):
+    every = list(benchmark.problems.values_list("task_id", flat=True))
+    judged_run(benchmark, "Strong", every, set(every[:100]))
+    judged_run(benchmark, "Close", every, set(every[:99]))
+    judged_run(benchmark, "Weak", every, set(every[:20]))
+    judged_run(benchmark, "Partial", every[:3], set(every[:3]))
+    ranks = views.selectors.rank_intervals(views.selectors.COLUMNS["pass@1"])
+    by_name = {CodeModel.objects.get(id=m).name: r for m, r in ranks.items()}
+    assert set(by_name) == {"Strong", "Close", "Weak"}  # an incomplete run is not ranked
+    assert (by_name["Strong"].rank, by_name["Close"].rank, by_name["Weak"].rank) == (1, 2, 3)
+    assert by_name["Strong"].low == 1 and by_name["Close"].low == 1 and by_name["Close"].tied
+    assert (by_name["Weak"].low, by_name["Weak"].high) == (3, 3)
+    html = client.get("/").content.decode()
+    assert '<td class="num rank">2 <small class="muted">(1–2)</small></td>' in html

@@ -3,7 +3,14 @@ import math
 
 import pytest
 
-from evaluation.metrics import bootstrap_interval, mean_pass_at_k, paired_difference, pass_at_k, pass_at_ks
+from evaluation.metrics import (
+    bootstrap_interval,
+    mean_pass_at_k,
+    paired_difference,
+    pass_at_k,
+    pass_at_ks,
+    rank_intervals,
+)
 
 
 def brute_force_pass_at_k(n: int, c: int, k: int) -> float:
@@ -107,3 +114,33 @@ def test_a_large_consistent_gap_is_significant_and_no_gap_is_not():
     assert same.difference == 0 and same.p_value == 1.0
     with pytest.raises(ValueError, match="same, non-empty"):
         paired_difference(better, worse[:3], 1)
+
+
+def test_rank_intervals_separate_clear_gaps_and_tie_close_systems():
+    problems = 60
+    strong = [1.0] * 50 + [0.0] * 10
+    close = [1.0] * 49 + [0.0] * 11
+    weak = [1.0] * 10 + [0.0] * 50
+    intervals = rank_intervals([strong, close, weak], resamples=400)
+    (s_low, s_high), (c_low, c_high), (w_low, w_high) = intervals
+    assert s_low == 1 and c_low == 1 and c_high == 2 and (w_low, w_high) == (3, 3)
+    assert s_high in (1, 2)
+    assert rank_intervals([[0.5] * problems, [0.5] * problems]) == [(1, 1), (1, 1)]  # a tie shares rank 1
+
+
+def test_rank_intervals_against_brute_force_ranks_on_tiny_tables():
+    table = [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.5]]
+    every = list(itertools.product(range(3), repeat=3))  # every resample of three problems
+    ranks = [[] for _ in table]
+    for pick in every:
+        means = [sum(row[i] for i in pick) / 3 for row in table]
+        for s, mean in enumerate(means):
+            ranks[s].append(1 + sum(other > mean for other in means))
+    intervals = rank_intervals(table, resamples=20_000)
+    for s, observed in enumerate(ranks):
+        observed.sort()
+        exact = (
+            observed[math.ceil(0.025 * len(observed)) - 1],
+            observed[math.ceil(0.975 * len(observed)) - 1],
+        )
+        assert intervals[s] == exact
