@@ -228,7 +228,7 @@ def rank_intervals(column: Column) -> dict[int, Rank]:
     ):
         if model_id not in best or value > best[model_id][0]:
             best[model_id] = (value, run_id)
-    if len(best) < 2:
+    if not best:
         return {}
     counts: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     rows = (
