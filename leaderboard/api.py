@@ -117,7 +117,8 @@ def models(request):
 @endpoint
 def model(request, model_id: int):
     model = selectors.model_detail(model_id)
-    header, runs = exports.model_runs_table(selectors.model_runs(model))
+    runs = selectors.model_runs(model)
+    header, runs = exports.model_runs_table(runs, selectors.outcome_counts([r.id for r in runs]))
     for run in runs:
         run["url"] = reverse("api:run", args=[run["run_id"]])
     return JsonResponse(

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from django.http import HttpResponse, JsonResponse
 
 from evaluation.benchmarks import apps
+from evaluation.outcomes import ordered
 from evaluation.receipt import reproduction_command
 from leaderboard import selectors
 from leaderboard.runs.models import CodeModel, Run
@@ -200,12 +201,22 @@ RUN_HEADER = (
 RUN_METRICS = ("pass@1", "pass@10", "pass@100")
 
 
-def model_runs_table(runs: list[Run]) -> tuple[list[str], list[dict]]:
-    """A model's runs with their overall raw figures (runs come from `selectors.model_runs`)."""
-    header = [*RUN_HEADER, *(f"{m}{s}" for m in RUN_METRICS for s in ("", " ci_low", " ci_high"))]
+def outcome_shares(counts: dict[str, int]) -> str:
+    """Failure anatomy in one cell: "passed 40.0%; wrong answer 30.0%; NameError 2.5%"."""
+    total = sum(counts.values())
+    return "; ".join(f"{outcome} {100 * counts[outcome] / total:.1f}%" for outcome in ordered(set(counts)))
+
+
+def model_runs_table(
+    runs: list[Run], outcomes: dict[int, dict[str, int]] | None = None
+) -> tuple[list[str], list[dict]]:
+    """A model's runs with their overall raw figures (runs come from `selectors.model_runs`) and
+    the share of samples by outcome (`selectors.outcome_counts`)."""
+    header = [*RUN_HEADER, *(f"{m}{s}" for m in RUN_METRICS for s in ("", " ci_low", " ci_high")), "outcomes"]
     table = []
     for run in runs:
         line = run_fields(run)
+        line["outcomes"] = outcome_shares((outcomes or {}).get(run.id, {}))
         figures = {result.metric: result for result in run.overall}
         for metric in RUN_METRICS:
             result = figures.get(metric)

@@ -201,9 +201,10 @@ def temperature_curves(runs: list[Run], counts: dict[int, list[tuple[int, int]]]
 def model_detail(request, model_id: int):
     model = found(selectors.model_detail, model_id)
     runs = selectors.model_runs(model)
+    outcomes = selectors.outcome_counts([r.id for r in runs])
     fmt = export_format(request)
     if fmt:
-        return table_response(fmt, f"model-{model.id}-runs", *exports.model_runs_table(runs))
+        return table_response(fmt, f"model-{model.id}-runs", *exports.model_runs_table(runs, outcomes))
     code_runs = [r for r in runs if r.benchmark.name == humaneval.NAME and r.status == Run.Status.FINISHED]
     counts = selectors.problem_counts([r.id for r in code_runs])
     curves = temperature_curves(code_runs, counts)
@@ -225,6 +226,15 @@ def model_detail(request, model_id: int):
             if len(by_temperature) > 1
             else None,
             "ranking_run": ranked,
+            "outcome_figure": plots.outcome_figure(
+                {
+                    f"{r.benchmark.name} T={r.temperature} (run {r.id})": outcomes[r.id]
+                    for r in runs
+                    if r.id in outcomes
+                }
+            )
+            if outcomes
+            else None,
             "ranking_figure": plots.ranking_figure(ranking[ranked.id]) if ranked else None,
         },
     )

@@ -72,3 +72,7 @@ def test_executed_samples_store_their_outcome_and_the_run_page_charts_it(client)
     run.refresh_from_db()
     assert run.environment["recheck"]["checked"] == run.environment["recheck"]["agreeing"] == 4
     assert "4 of 4 verdicts agree" in client.get(f"/runs/{run.id}/").content.decode()
+    model_page = client.get(f"/models/{run.model_id}/").content.decode()
+    assert 'id="outcome-figure"' in model_page
+    (row,) = client.get(f"/models/{run.model_id}/?format=json").json()["rows"]
+    assert row["outcomes"] == "passed 25.0%; wrong answer 25.0%; syntax error 25.0%; NameError 25.0%"
