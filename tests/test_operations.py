@@ -184,10 +184,10 @@ def test_status_page_shows_queues_workers_runs_and_failures(worker, client):
     small_run(status=Run.Status.FAILED, error="generate_chunk failed on gpu-1@host: OSError: no such model")
     page_url = "/staff/status/"
     with override_settings(ROOT_URLCONF=__name__):
-        assert client.get(page_url).status_code == 302  # staff only: to the admin's sign-in
+        assert client.get(page_url).status_code == 302  # staff only: to the site's sign-in
         user = get_user_model().objects.create_user("member", password="pw-member-1")
         client.force_login(user)
-        assert client.get(page_url).status_code == 302
+        assert client.get(page_url).status_code == 403  # signed in, not staff: a clear refusal
         user.is_staff = True
         user.save()
         page = client.get(page_url).content.decode()

@@ -1,5 +1,8 @@
+from functools import wraps
+
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from evaluation.samples import SampleFileError
@@ -9,7 +12,21 @@ from leaderboard.runs.services import import_samples
 from leaderboard.runs.tasks import start_execution
 
 
-@staff_member_required
+def staff_required(view):
+    """Staff pages: a visitor signs in on the site's own page; a signed-in non-staff user gets a
+    clear 403 page (not the admin's login, which would ask them to sign in again)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("This page is for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@staff_required
 def import_samples_view(request):
     form = ImportSamplesForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -38,7 +55,7 @@ def import_samples_view(request):
     return render(request, "runs/import.html", {"form": form})
 
 
-@staff_member_required
+@staff_required
 def status(request):
     """Staff's view of the machinery: queues, workers that answer, runs in progress, failures."""
     from leaderboard.runs.operations import status_overview

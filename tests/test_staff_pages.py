@@ -1,0 +1,31 @@
+"""Staff pages to people who are not staff, and what a visitor reads of a run's settings."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from evaluation.samples import SampleRecord
+from leaderboard.runs.services import create_run_from_records, get_or_create_model
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/staff/status/", "/staff/import/"])
+def test_a_signed_in_user_who_is_not_staff_gets_a_clear_page(path):
+    anonymous = Client()
+    response = anonymous.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    member = Client()
+    member.force_login(User.objects.create_user("member", password="a long enough password"))
+    response = member.get(path)
+    assert response.status_code == 403
+    assert "/admin/login/" not in response.content.decode()
+
+
+def test_stop_sequences_read_as_python_writes_them(client, benchmark):
+    records = [SampleRecord("HumanEval/0", 0, "    pass\n")]
+    run = create_run_from_records(
+        get_or_create_model("Stops"), benchmark, records, stop_sequences=["\nclass", '\n"""']
+    )
+    page = client.get(f"/runs/{run.id}/").content.decode()
+    assert "<code>\\nclass</code>" in page and "\\u000A" not in page
