@@ -16,6 +16,7 @@ from leaderboard import exports, selectors, views
 from leaderboard.runs.models import CodeModel
 
 PAGE_SIZE = 100
+SAMPLES_PAGE_SIZE = 100
 TABLES = {
     "humaneval": views.table_humaneval,
     "apps": views.table_apps,
@@ -171,7 +172,7 @@ def run_problems(request, run_id: int):
 
 @endpoint
 def run_samples(request, run_id: int):
-    """One problem's samples at a time, so a response stays small whatever the run's size."""
+    """One problem's samples, a page of them at a time, so a response stays small whatever n is."""
     run = selectors.run_detail(run_id)
     task_id = request.GET.get("problem", "")
     if not task_id:
@@ -181,10 +182,14 @@ def run_samples(request, run_id: int):
         return error(f"no problem {task_id!r} in this run's benchmark", 404)
     if selectors.texts_hidden(run):
         return error("this run's docstrings stay private until every one of them is graded", 403)
+    page = Paginator(samples, SAMPLES_PAGE_SIZE).get_page(request.GET.get("page"))
     return JsonResponse(
         {
             "run_id": run.id,
             "task_id": problem.task_id,
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
             "samples": [
                 {
                     "index": s.index,
@@ -197,7 +202,7 @@ def run_samples(request, run_id: int):
                     "sum_logprob": s.sum_logprob,
                     "tests": s.tests,
                 }
-                for s in samples
+                for s in page.object_list
             ],
         }
     )

@@ -448,6 +448,13 @@ def problem_samples(run: Run, task_id: str) -> tuple[Problem | None, QuerySet[Sa
     return problem, Sample.objects.filter(run=run, problem=problem).order_by("index")
 
 
+def sample_verdicts(run: Run, problem: Problem, completions: bool) -> list[tuple]:
+    """(index, verdict) of each of the run's samples of the problem, with its completion if asked
+    (one query)."""
+    fields = ("index", "verdict", "completion") if completions else ("index", "verdict")
+    return list(Sample.objects.filter(run=run, problem=problem).order_by("index").values_list(*fields))
+
+
 def is_graded(run: Run) -> bool:
     """Whether people judge the run's samples (its texts stay private until grading is complete)."""
     return registry.get(run.benchmark.name).JUDGING == Judging.GRADED

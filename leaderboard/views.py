@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse, StreamingHttpResponse
@@ -36,6 +37,8 @@ from leaderboard.runs import tasks as run_tasks
 from leaderboard.runs.models import Run, Sample
 
 PAGE_SIZE = 100
+SAMPLES_PER_PAGE = 20  # a run page shows a problem's samples a page at a time, whatever n is
+BLEU_TIMEOUT = 30 * 24 * 60 * 60
 
 
 def found(select: Callable, *args):
@@ -70,9 +73,9 @@ def sort_links(request, keys: list[str], sort: str, descending: bool) -> dict[st
     return links
 
 
-def paginate(request, items) -> tuple:
+def paginate(request, items, size: int | None = None) -> tuple:
     """A page of a queryset or list, and the query string without its page number for the pager."""
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(items, size or PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     return page, params.urlencode()
@@ -251,7 +254,11 @@ def run_detail(request, run_id: int):
     if task_id and problem is None:
         raise Http404("No such problem in this run's benchmark")
     hidden = selectors.texts_hidden(run)
-    samples = list(samples) if samples is not None and not hidden else None
+    shown = problem is not None and not hidden
+    rows, scores = sample_scores(run, problem) if shown else ([], None)
+    page, page_query = paginate(request, rows, SAMPLES_PER_PAGE) if shown else (None, "")
+    if page:
+        samples = list(samples.filter(index__in=[index for index, _ in page.object_list]))
     counts = [(p.executed, p.passed) for p in grid if p.executed]
     ranking = selectors.stored_ranking(run.results.all())
     outcomes = selectors.outcome_counts([run.id]).get(run.id)
@@ -271,7 +278,9 @@ def run_detail(request, run_id: int):
             else None,
             "grid": grid,
             "problem": problem,
-            "samples": samples,
+            "samples": samples if page else None,
+            "page": page,
+            "page_query": page_query,
             "figures": [r for r in run.results.all() if r.subset == "all" and r.variant == "raw"],
             "other_results": [
                 r
@@ -283,7 +292,7 @@ def run_detail(request, run_id: int):
             else None,
             "ranking_figure": plots.ranking_figure(ranking) if ranking else None,
             "outcome_figure": plots.outcome_figure({f"run {run.id}": outcomes}) if outcomes else None,
-            "bleu_figure": bleu_figure(problem, samples) if problem and samples else None,
+            "bleu_figure": bleu_figure(rows, scores) if scores else None,
         },
     )
 
@@ -348,17 +357,40 @@ def rank_run(request, run_id: int):
     return redirect("run", run_id=run.id)
 
 
-def bleu_figure(problem, samples: list[Sample]) -> dict | None:
+def sample_scores(run: Run, problem) -> tuple[list[tuple[int, str]], dict[int, float] | None]:
+    """(index, verdict) of each sample of the problem, and each one's BLEU against the canonical
+    solution (None without one): one query, whether the scores are known or not.
+
+    A sample's BLEU never changes (nor its completion, nor the canonical solution), so it is computed
+    once and kept in the cache beside the pages, under the run's creation time as well as its id;
+    completions are read only for samples without a score."""
     if not problem.canonical_solution:
+        return selectors.sample_verdicts(run, problem, completions=False), None
+    key = f"bleu:{run.id}:{run.created_at.timestamp()}:{problem.id}"
+    known = cache.get(key) or {}
+    texts = not known or run.status != Run.Status.FINISHED  # a run in progress may have new samples
+    rows = selectors.sample_verdicts(run, problem, completions=texts)
+    if not texts and any(row[0] not in known for row in rows):  # stored while the run was in progress
+        rows, texts = selectors.sample_verdicts(run, problem, completions=True), True
+    if texts:
+        missing = {index: completion for index, _, completion in rows if index not in known}
+        if missing:
+            known |= {i: round(plots.bleu(c, problem.canonical_solution), 2) for i, c in missing.items()}
+            cache.set(key, known, BLEU_TIMEOUT)
+        rows = [(index, verdict) for index, verdict, _ in rows]
+    return rows, known
+
+
+def bleu_figure(rows: list[tuple[int, str]], scores: dict[int, float]) -> dict | None:
+    """Figure 8 over every sample of the problem, whichever page of them is shown."""
+    groups = {Sample.Verdict.PASSED: [], Sample.Verdict.FAILED: []}
+    for index, verdict in rows:
+        verdict = Sample.Verdict.FAILED if verdict == Sample.Verdict.TIMEOUT else verdict
+        if verdict in groups:
+            groups[verdict].append(scores[index])
+    if not any(groups.values()):
         return None
-    scores = {Sample.Verdict.PASSED: [], Sample.Verdict.FAILED: []}
-    for sample in samples:
-        verdict = Sample.Verdict.FAILED if sample.verdict == Sample.Verdict.TIMEOUT else sample.verdict
-        if verdict in scores:
-            scores[verdict].append(round(plots.bleu(sample.completion, problem.canonical_solution), 2))
-    if not any(scores.values()):
-        return None
-    return plots.bleu_figure(scores[Sample.Verdict.PASSED], scores[Sample.Verdict.FAILED])
+    return plots.bleu_figure(groups[Sample.Verdict.PASSED], groups[Sample.Verdict.FAILED])
 
 
 def run_progress(request, run_id: int):
