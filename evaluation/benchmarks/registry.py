@@ -13,6 +13,7 @@ from evaluation.benchmarks.contract import Contract, Judging
 
 MODULES: tuple[str, ...] = (
     "evaluation.benchmarks.humaneval",
+    "evaluation.benchmarks.humaneval_plus",
     "evaluation.benchmarks.apps",
     "evaluation.benchmarks.humaneval_docstrings",
 )
