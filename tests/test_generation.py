@@ -27,6 +27,7 @@ from evaluation.generation.server import main as server_main
 from evaluation.generation.transformers_backend import (
     DRAWS_PER_STEP,
     TransformersBackend,
+    _nucleus_threshold,
     choose_tokens,
     load_model,
 )
@@ -223,6 +224,23 @@ def test_first_tokens_follow_the_nucleus_distribution(backend, temperature, top_
     assert set(counts) <= set(nucleus), "nothing outside the nucleus"
     for token, p in nucleus.items():
         assert counts[token] / draws == pytest.approx(p, abs=0.03)
+
+
+def test_nucleus_threshold_is_that_of_a_full_sort_whatever_the_other_rows():
+    """Rows of nuclei from one token to nearly the whole vocabulary, searched together or alone."""
+    generator = torch.Generator().manual_seed(0)
+    spread = torch.tensor([[12.0], [6.0], [3.0], [1.0], [0.05], [8.0]])
+    probs = torch.softmax(torch.randn(6, 5000, generator=generator) * spread, dim=-1)
+    sizes: set[int] = set()
+    for top_p in (0.3, 0.95, 1.0):
+        ordered = probs.sort(dim=-1, descending=True).values
+        size = ((ordered.cumsum(dim=-1) - ordered) < top_p).sum(dim=-1, keepdim=True)
+        sizes.update(size[:, 0].tolist())
+        expected = ordered.gather(-1, size - 1)
+        assert torch.equal(_nucleus_threshold(probs, top_p), expected)
+        for row in range(len(probs)):
+            assert torch.equal(_nucleus_threshold(probs[row : row + 1], top_p), expected[row : row + 1])
+    assert min(sizes) == 1 and max(sizes) > 4096, "nuclei found at every k, up to the full sort"
 
 
 def test_a_narrow_nucleus_is_respected_when_every_candidate_is_rejected():

@@ -382,19 +382,29 @@ def choose_tokens(
 def _nucleus_threshold(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     """Per row, the probability of the least likely token of the nucleus.
 
-    Looks at the k most likely tokens, with k growing until every row's nucleus ends within them:
-    a nucleus is usually small, and `topk` is much faster than a full sort on CPU.
+    Looks at the k most likely tokens of the rows whose nucleus has not ended yet, with k growing
+    until every row's nucleus ends within them: a nucleus is usually small, `topk` of a small k is
+    much faster than a full sort on CPU, and a wide nucleus in one row leaves the others alone.
+    A row's threshold does not depend on the k it was found at (the prefix sums are the same).
     """
     vocabulary = probs.shape[-1]
-    k = 256
+    threshold = probs.new_empty(probs.shape[0], 1)
+    rows = torch.arange(probs.shape[0], device=probs.device)
+    k = 64
     while True:
+        part = probs if len(rows) == probs.shape[0] else probs[rows]
         if 4 * k >= vocabulary:
-            top = probs.sort(dim=-1, descending=True).values
+            top = part.sort(dim=-1, descending=True).values
         else:
-            top = probs.topk(k, dim=-1).values
+            top = part.topk(k, dim=-1).values
         size = ((top.cumsum(dim=-1) - top) < top_p).sum(dim=-1, keepdim=True)
-        if top.shape[-1] == vocabulary or bool((size < k).all()):
-            return top.gather(-1, size - 1)
+        threshold[rows] = top.gather(-1, size - 1)
+        if top.shape[-1] == vocabulary:
+            return threshold
+        still_open = size[:, 0] == top.shape[-1]
+        if not bool(still_open.any()):
+            return threshold
+        rows = rows[still_open]
         k *= 4
 
 
