@@ -18,6 +18,7 @@ from functools import partial
 
 from evaluation import benchmarks as core
 from evaluation.benchmarks import apps, humaneval
+from evaluation.benchmarks import humaneval_docstrings as docstrings
 from evaluation.samples import SHIPPED
 from leaderboard.runs.models import Benchmark, CodeModel, Run
 from leaderboard.runs.services import import_samples, load_benchmark, reference_run
@@ -303,6 +304,8 @@ def load(entries: Iterable[ShippedSet] = SETS, *, queue: bool = True) -> Loaded:
     stored: dict[str, Benchmark] = {}
     seconds: dict[int, float] = {}  # each new run's expected execution time
     loaded = Loaded()
+    # No samples ship for Codex-D (people grade them): stored so that a submission can ask for it.
+    load_benchmark(docstrings.load(), source="Codex-D prompts of the 164 HumanEval problems (section 5)")
     for entry in entries:
         if entry.benchmark not in stored:
             shipped = BENCHMARKS[entry.benchmark]
