@@ -458,10 +458,10 @@ def bench_size(
         flush=True,
     )
 
-    # Warm-up: kernels, allocator, threads.
-    TransformersBackend(model, tokenizer, batch_size=2).sample_many(
-        prompts[:2], SamplingSettings(args.temperature, args.top_p, 4, ()), seeds[:2]
-    )
+    # Warm-up at batch 1 and 2: kernels, allocator, threads.
+    warm = SamplingSettings(args.temperature, args.top_p, 16, ())
+    for batch_size in (1, 2):
+        TransformersBackend(model, tokenizer, batch_size=batch_size).sample_many(prompts[:2], warm, seeds[:2])
 
     results: dict[int, list[Completion]] = {}
     one = TransformersBackend(model, tokenizer, batch_size=1)
