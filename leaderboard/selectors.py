@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 
 from evaluation.benchmarks import apps, humaneval, registry
+from evaluation.benchmarks import humaneval_docstrings as docstrings
 from evaluation.benchmarks.contract import Judging
 from evaluation.figures import RANKING
 from evaluation.metrics import DEFAULT_KS, PairedDifference, paired_difference, pass_at_k, usable_ks
@@ -66,6 +67,19 @@ COLUMNS = {column.key: column for column in BOARD_COLUMNS}
 def columns_of(name: str) -> tuple[Column, ...]:
     """The board's columns of one benchmark."""
     return tuple(column for column in BOARD_COLUMNS if column.benchmark == name)
+
+
+def extension_pairs(name: str, loaded: Iterable[str]) -> list[tuple[Column, Column]]:
+    """(extension's column, the base column of the same metric) for every loaded benchmark that
+    judges this one's samples again (HumanEval+ beside HumanEval): the figure and its drop."""
+    base = {column.metric: column for column in columns_of(name)}
+    return [
+        (column, base[column.metric])
+        for module in registry.benchmarks()
+        if name == module.EXTENDS and module.NAME in set(loaded)
+        for column in columns_of(module.NAME)
+        if column.metric in base
+    ]
 
 
 MODEL_SORTS = ("model", "parameters", "date")
@@ -458,6 +472,25 @@ def sample_verdicts(run: Run, problem: Problem, completions: bool) -> list[tuple
 def is_graded(run: Run) -> bool:
     """Whether people judge the run's samples (its texts stay private until grading is complete)."""
     return registry.get(run.benchmark.name).JUDGING == Judging.GRADED
+
+
+def run_in_progress(run_id: int) -> bool:
+    """Whether the run's pages show progress that moves without a new public version (never cached)."""
+    return Run.objects.filter(id=run_id, status__in=ACTIVE).exists()
+
+
+def model_in_progress(model_id: int) -> bool:
+    return Run.objects.filter(model_id=model_id, status__in=ACTIVE).exists()
+
+
+def problem_in_progress(problem_id: int) -> bool:
+    """A run in progress on the problem's benchmark may be writing samples of it."""
+    return Run.objects.filter(benchmark__problems=problem_id, status__in=ACTIVE).exists()
+
+
+def docstrings_in_progress() -> bool:
+    """Table 3 counts grades as they come while a docstring run is in progress."""
+    return Run.objects.filter(benchmark__name=docstrings.NAME, status__in=ACTIVE).exists()
 
 
 def texts_hidden(run: Run) -> bool:

@@ -134,14 +134,16 @@ def benchmark_table(request, name: str, benchmark: str, figures: tuple, sort: st
 
 def table_humaneval(request):
     columns = selectors.columns_of(humaneval.NAME)
+    extensions = selectors.extension_pairs(humaneval.NAME, selectors.benchmark_names())
     return benchmark_table(
         request,
         "table1-humaneval",
         humaneval.NAME,
-        columns,
+        columns + tuple(extension for extension, _ in extensions),
         "pass@1",
         "leaderboard/table_humaneval.html",
         columns=columns,
+        extensions=extensions,
     )
 
 

@@ -111,6 +111,7 @@ class Contract(Protocol):
     NAME: str  # the registry's key, stored with every benchmark version
     TITLE: str  # how pages name it
     JUDGING: Judging
+    EXTENDS: str  # the benchmark whose finished runs it judges again (HumanEval+: humaneval), or ""
     TEMPLATES: tuple[str, ...]  # prompt templates; empty when the problem's prompt is used as is
     DEFAULT_TEMPLATE: str
     STOP_SEQUENCES: tuple[str, ...]

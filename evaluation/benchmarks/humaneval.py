@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 NAME = "humaneval"
 TITLE = "HumanEval"
 JUDGING = Judging.EXECUTED
+EXTENDS = ""
 TEMPLATES: tuple[str, ...] = ()
 DEFAULT_TEMPLATE = ""
 STOP_SEQUENCES = CODEX_STOP_SEQUENCES

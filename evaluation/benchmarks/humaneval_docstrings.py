@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 NAME = "humaneval-docstrings"
 TITLE = "Docstrings"
 JUDGING = Judging.GRADED
+EXTENDS = ""  # its problems come from HumanEval, but its samples are docstrings, not code
 CODEX_D_V1 = "codex-d-v1"
 TEMPLATES: tuple[str, ...] = (CODEX_D_V1,)
 DEFAULT_TEMPLATE = CODEX_D_V1

@@ -1,6 +1,9 @@
 """What the site stores: benchmarks and their problems, models, runs, samples and results."""
 
-from django.db import models
+import time
+import uuid
+
+from django.db import connection, models, transaction
 
 
 class Benchmark(models.Model):
@@ -114,6 +117,14 @@ class Run(models.Model):
     error = models.TextField(blank=True, help_text="Why a task failed, with hosts and exceptions: staff only")
     reason = models.CharField(max_length=500, blank=True, help_text="Why it failed or was cancelled: public")
     requeues = models.PositiveIntegerField(default=0, help_text="Resends by the sweep after a task failure")
+    derived_from = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="derived",
+        help_text="The run whose samples this one judges again on a larger benchmark (HumanEval+)",
+    )
     ranked_by = models.CharField(
         max_length=500, blank=True, help_text="The docstring model that scores samples by back-translation"
     )
@@ -216,3 +227,37 @@ class Result(models.Model):
             models.UniqueConstraint(fields=["run", "metric", "subset", "variant"], name="unique_result")
         ]
         ordering = ["run", "subset", "variant", "metric"]
+
+
+class PublicVersion(models.Model):
+    """One row whose token every write that changes the public pages draws afresh (a run finished or
+    stopped, a grade settled, a model edited) once its transaction commits: the key of the cached
+    pages (leaderboard/caching.py), read once per request by the web server whichever process wrote.
+
+    A token is random rather than counted, so that none comes back after a rollback or a flush."""
+
+    ROW = 1
+    token = models.CharField(max_length=32)
+    changed_at = models.FloatField(help_text="When, in seconds since the epoch")
+
+    @classmethod
+    def bump(cls) -> None:
+        """A new token once the caller's transaction commits (at once outside one): a page rendered
+        before the commit cannot be stored under it, and no lock is held until the commit."""
+        transaction.on_commit(cls.draw)
+
+    @classmethod
+    def draw(cls) -> None:
+        row = cls(id=cls.ROW, token=uuid.uuid4().hex, changed_at=time.time())
+        cls.objects.bulk_create(
+            [row], update_conflicts=True, unique_fields=["id"], update_fields=["token", "changed_at"]
+        )
+
+    @classmethod
+    def current(cls) -> "PublicVersion | None":
+        """None until a first change: pages are then not cached, since nothing would say when they
+        change. Read with plain SQL: it is the one query of a page served from the cache."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT token, changed_at FROM {cls._meta.db_table} WHERE id = %s", [cls.ROW])
+            row = cursor.fetchone()
+        return cls(id=cls.ROW, token=row[0], changed_at=row[1]) if row else None

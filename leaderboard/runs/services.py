@@ -19,7 +19,7 @@ from evaluation.benchmarks.contract import Contract, JudgedSample, Judging, Samp
 from evaluation.generation.backends import OPENAI_PREFIX
 from evaluation.outcomes import classify
 from evaluation.samples import SampleRecord, parse_samples
-from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, PublicVersion, Result, Run, Sample
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def load_benchmark(benchmark: core.Benchmark, *, split: str = "", source: str = 
             )
             for position, p in enumerate(benchmark.problems)
         )
+        PublicVersion.bump()  # the board shows a loaded benchmark's columns
     return row, created
 
 
@@ -78,7 +79,9 @@ def note_environment(run_id: int, stage: str, facts: dict) -> None:
 
 @transaction.atomic
 def get_or_create_model(name: str, **fields) -> CodeModel:
-    model, _ = CodeModel.objects.get_or_create(name=name, defaults=fields)
+    model, created = CodeModel.objects.get_or_create(name=name, defaults=fields)
+    if created:
+        PublicVersion.bump()
     return model
 
 
@@ -118,6 +121,7 @@ def create_run_from_records(
         ),
         batch_size=1000,
     )
+    PublicVersion.bump()
     return run
 
 
@@ -230,6 +234,7 @@ def update_results(run_id: int) -> bool:
                 "finished_at",
             ]
         )
+        PublicVersion.bump()
     return finished_now
 
 
@@ -303,7 +308,7 @@ def create_generation_run(
     precision: str = "auto",
 ) -> Run:
     """A run whose samples the generation workers will write: n per problem, pending."""
-    return Run.objects.create(
+    run = Run.objects.create(
         model=model,
         benchmark=benchmark,
         temperature=temperature,
@@ -320,6 +325,8 @@ def create_generation_run(
         timeout=settings.EXECUTION_TIMEOUT,
         status=Run.Status.PENDING,
     )
+    PublicVersion.bump()
+    return run
 
 
 def generation_chunks(run: Run, chunk_size: int | None = None) -> list[tuple[int, list[int]]]:
@@ -455,7 +462,51 @@ def score_back_translations(run_id: int, problem_id: int, backend: object) -> in
     if not run.samples.filter(back_translation__isnull=True).exists():
         with transaction.atomic():
             compute_results(Run.objects.select_for_update().select_related("benchmark").get(id=run_id))
+            PublicVersion.bump()
     return len(samples)
+
+
+def derive_runs(run_id: int) -> list[Run]:
+    """When an executed run has finished, the same samples as runs of every loaded benchmark that
+    extends its own (HumanEval+ re-judges HumanEval's samples with far more tests); made once."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("benchmark", "model").get(id=run_id)
+        if run.status != Run.Status.FINISHED or run.derived_from_id or run.derived.exists():
+            return []
+        made = []
+        for module in registry.benchmarks(Judging.EXECUTED):
+            if run.benchmark.name != module.EXTENDS:
+                continue
+            target = Benchmark.objects.filter(name=module.NAME).order_by("-loaded_at", "-id").first()
+            if target is None:
+                continue
+            problems = set(target.problems.values_list("task_id", flat=True))
+            records = [
+                SampleRecord(task_id, index, completion, mean, total)
+                for task_id, index, completion, mean, total in run.samples.filter(
+                    problem__task_id__in=problems
+                ).values_list("problem__task_id", "index", "completion", "mean_logprob", "sum_logprob")
+            ]
+            if not records:
+                continue
+            made.append(
+                create_run_from_records(
+                    run.model,
+                    target,
+                    records,
+                    derived_from=run,
+                    temperature=run.temperature,
+                    top_p=run.top_p,
+                    max_new_tokens=run.max_new_tokens,
+                    stop_sequences=run.stop_sequences,
+                    prompt_template=run.prompt_template,
+                    precision=run.precision,
+                    seed=run.seed,
+                    timeout=run.timeout,
+                    note=f"{module.TITLE}: the samples of run {run.id} judged again",
+                )
+            )
+        return made
 
 
 def recheck(run_id: int, *, share: float, sandbox: object, seed: int = 0) -> dict:
@@ -490,6 +541,7 @@ def recheck(run_id: int, *, share: float, sandbox: object, seed: int = 0) -> dic
         locked = Run.objects.select_for_update().get(id=run_id)
         locked.environment = {**locked.environment, "recheck": facts}
         locked.save(update_fields=["environment"])
+        PublicVersion.bump()  # a finished run's receipt shows the agreement
     return facts
 
 
@@ -515,6 +567,7 @@ def stop_run(run_id: int, *, status: Run.Status, reason: str) -> bool:
     run.reason = reason.strip()[:500]
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "reason", "finished_at"])
+    PublicVersion.bump()
     return True
 
 

@@ -42,9 +42,17 @@ def worker_sandbox():
     return _sandbox
 
 
+# Runs derived from a finished one (HumanEval+) wait behind every other run's work (Redis: 0 first).
+DERIVED_PRIORITY = 9
+
+
 @shared_task(**RETRIED)
 def execute_batch(run_id: int, sample_ids: list[int]) -> int:
-    return services.execute_samples(run_id, sample_ids, worker_sandbox())
+    written = services.execute_samples(run_id, sample_ids, worker_sandbox())
+    with transaction.atomic():
+        for derived in services.derive_runs(run_id):
+            start_execution(derived, priority=DERIVED_PRIORITY)
+    return written
 
 
 @shared_task(**RETRIED)
@@ -102,11 +110,13 @@ def start_back_translation(run: Run, spec: str) -> int:
     return len(problems)
 
 
-def start_execution(run: Run) -> int:
+def start_execution(run: Run, priority: int | None = None) -> int:
     """Queue every pending sample of a run on the execution queue, once the run is committed."""
     batches = services.pending_batches(run)
     for batch in batches:
-        transaction.on_commit(lambda batch=batch: execute_batch.delay(run.id, batch))
+        transaction.on_commit(
+            lambda batch=batch: execute_batch.apply_async((run.id, batch), priority=priority)
+        )
     if not batches:
         transaction.on_commit(lambda: services.update_results(run.id))
     return len(batches)

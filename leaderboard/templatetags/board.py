@@ -19,6 +19,12 @@ def highlight(code: str) -> str:
 
 
 @register.filter
+def visible(text: str) -> str:
+    """A string with its control characters written as Python writes them: a stop sequence "\\n"."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+@register.filter
 def percent(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.1f}"
 
@@ -87,6 +93,20 @@ def figure_cells(row, columns, show_temperature: bool | None = None) -> str:
             for c in columns
         )
     )
+
+
+@register.simple_tag
+def extension_cells(row, pairs) -> str:
+    """A larger benchmark's figure (HumanEval+) and its drop from the base one, in points."""
+    cells = []
+    for extension, base in pairs:
+        figure, before = row.figures.get(extension.key), row.figures.get(base.key)
+        cells.append(cell(figure, True))
+        if figure is None or before is None:
+            cells.append('<td class="num drop"><span class="muted">–</span></td>')
+        else:
+            cells.append(f'<td class="num drop">{100 * (figure.value - before.value):+.1f}</td>')
+    return mark_safe("".join(cells))
 
 
 @register.simple_tag

@@ -58,6 +58,7 @@ from evaluation.benchmarks.contract import Column, Judging, Sampling
 
 TITLE = "APPS"
 JUDGING = Judging.EXECUTED
+EXTENDS = ""
 SAMPLING = Sampling(n=1000, temperatures=(0.6,), max_new_tokens=512)
 COLUMNS = tuple(
     Column(f"apps:{subset}:{variant}", variant, "pass@1", subset, variant, group=f"{TITLE} {subset} pass@1")
