@@ -25,7 +25,7 @@ from django.utils import timezone
 from evaluation.benchmarks import humaneval_docstrings as docstrings
 from evaluation.samples import SampleRecord
 from grading.models import DISPUTED, Adjudication, BackTranslation, Claim, Grade, Item, Label, Reason, Skip
-from leaderboard.runs.models import Benchmark, CodeModel, Run, Sample
+from leaderboard.runs.models import Benchmark, CodeModel, PublicVersion, Run, Sample
 from leaderboard.runs.services import (
     create_generation_run,
     create_run_from_records,
@@ -553,6 +553,7 @@ def check_back_translations(
                 },
             )
             stored.append(row)
+        PublicVersion.bump()  # Table 3 shows how the back-translations agree with the grades
     return stored
 
 

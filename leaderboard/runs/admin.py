@@ -1,31 +1,47 @@
 from django.contrib import admin, messages
 
-from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample
+from leaderboard.runs.models import Benchmark, CodeModel, Problem, PublicVersion, Result, Run, Sample
 from leaderboard.runs.tasks import execute_recheck
 
 RECHECK_SHARE = 0.1
 
 
+class PublicAdmin(admin.ModelAdmin):
+    """What staff change here shows on the public pages: each change draws a new public version."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        PublicVersion.bump()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        PublicVersion.bump()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        PublicVersion.bump()
+
+
 @admin.register(Benchmark)
-class BenchmarkAdmin(admin.ModelAdmin):
+class BenchmarkAdmin(PublicAdmin):
     list_display = ("name", "version", "loaded_at")
 
 
 @admin.register(Problem)
-class ProblemAdmin(admin.ModelAdmin):
+class ProblemAdmin(PublicAdmin):
     list_display = ("task_id", "benchmark", "entry_point")
     list_filter = ("benchmark",)
     search_fields = ("task_id", "entry_point")
 
 
 @admin.register(CodeModel)
-class CodeModelAdmin(admin.ModelAdmin):
+class CodeModelAdmin(PublicAdmin):
     list_display = ("name", "family", "parameters", "source", "open_weights")
     search_fields = ("name", "family")
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(PublicAdmin):
     list_display = (
         "id",
         "model",
@@ -51,10 +67,10 @@ class RunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sample)
-class SampleAdmin(admin.ModelAdmin):
+class SampleAdmin(PublicAdmin):
     list_display = ("run", "problem", "index", "verdict", "status")
     list_filter = ("verdict",)
     raw_id_fields = ("run", "problem")
 
 
-admin.site.register(Result)
+admin.site.register(Result, PublicAdmin)
