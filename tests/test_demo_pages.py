@@ -106,3 +106,32 @@ def test_the_board_on_a_390_pixel_phone(browser, live_server):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "board-390px.png"), full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
+def test_the_papers_pages_on_the_shipped_data_at_desktop_and_phone_widths(
+    browser, live_server, width, height
+):
+    load(*SETS, "codegen-16b")
+    judge_humaneval(Sample.Verdict.PASSED)
+    page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=width < 500)
+    model = CodeModel.objects.get(name="CodeGen-Mono-16B")
+    pages = {
+        "board": ("/", "#board tbody tr"),
+        "table1": ("/tables/humaneval/", "#table tbody tr"),
+        "table2": ("/tables/apps/", "main table"),
+        "table3": ("/tables/docstrings/", "main table"),
+        "charts": ("/charts/", ".plot .main-svg"),
+        "model": (f"/models/{model.id}/", ".plot .main-svg"),
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (url, selector) in pages.items():
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, url
+        page.wait_for_selector(selector, timeout=15_000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= max(width, 1280), url
+        page.screenshot(path=str(SCREENSHOTS / f"shipped-{name}-{width}px.png"), full_page=True)
+    page.goto(live_server.url + "/")
+    assert "CodeGen-Mono-16B" in page.locator("#board").inner_text()
