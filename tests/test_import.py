@@ -101,7 +101,7 @@ def test_import_of_a_missing_file_or_benchmark_is_a_clear_error(tmp_path):
 def test_staff_import_page(benchmark, client, django_user_model):
     django_user_model.objects.create_user("plain", password="pw-12345-long")
     client.login(username="plain", password="pw-12345-long")
-    assert client.get("/staff/import/").status_code == 302  # not staff: sent to the admin login
+    assert client.get("/staff/import/").status_code == 403  # signed in, not staff: a clear refusal
     django_user_model.objects.create_user("staff", password="pw-12345-long", is_staff=True)
     client.login(username="staff", password="pw-12345-long")
     bad = b'{"task_id": "HumanEval/0", "completion": "x"}\n{"task_id": "nope", "completion": "x"}'

@@ -41,7 +41,13 @@ def failed_run(benchmark):
         temperature=0.2,
         status=Run.Status.FAILED,
         error=ERROR,
-        environment={"python": "3.11.9", "django": "5.2", "platform": PLATFORM, "machine": "x86_64"},
+        environment={
+            "project": "0123abc",
+            "libraries": {"python": "3.11.9", "django": "5.2"},
+            "hardware": {"cpu": "AMD EPYC", "cpus": 2, "gpus": 0},
+            "platform": PLATFORM,
+            "machine": "x86_64",
+        },
     )
 
 
@@ -61,7 +67,10 @@ def test_a_failed_run_shows_the_public_a_short_reason_and_staff_the_error(client
     assert hidden(page) and "Failed; staff were told." in page and "3.11.9" in page
     api = client.get(f"/api/runs/{failed_run.id}/").json()
     assert hidden(str(api)) and "error" not in api
-    assert api["reason"] == "Failed; staff were told." and api["environment"]["python"] == "3.11.9"
+    assert (
+        api["reason"] == "Failed; staff were told." and api["environment"]["libraries"]["python"] == "3.11.9"
+    )
+    assert api["receipt"]["libraries"] == {"site": {"python": "3.11.9", "django": "5.2"}}
     assert hidden(client.get(f"/runs/{failed_run.id}/progress.json").content.decode())
     staff_page = staff.get(f"/runs/{failed_run.id}/").content.decode()
     assert "worker-7.internal" in staff_page and PLATFORM in staff_page
