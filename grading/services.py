@@ -30,7 +30,6 @@ from leaderboard.runs.services import (
     create_generation_run,
     create_run_from_records,
     get_or_create_model,
-    is_executed,
     load_benchmark,
     update_results,
 )
@@ -572,5 +571,5 @@ def back_translate(items: list[Item], backend: object, name: str, **sandbox: obj
 
 def on_samples_generated(sender, run: Run, sample_ids: list[int], **kwargs) -> None:
     """Generated docstrings become items to grade as soon as their chunk is stored."""
-    if not is_executed(run):
+    if not run.executed:
         items_from_run(run)

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from evaluation.benchmarks import apps, humaneval, registry
 from evaluation.benchmarks import humaneval_docstrings as docstrings
-from evaluation.benchmarks.contract import Judging
 from evaluation.figures import RANKING
 from evaluation.metrics import DEFAULT_KS, PairedDifference, paired_difference, pass_at_k, usable_ks
 from evaluation.metrics import rank_intervals as metrics_rank_intervals
@@ -244,15 +243,7 @@ def rank_intervals(column: Column) -> dict[int, Rank]:
             best[model_id] = (value, run_id)
     if not best:
         return {}
-    counts: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    rows = (
-        Sample.objects.filter(EXECUTED, run_id__in=[run_id for _, run_id in best.values()])
-        .values_list("run_id", "problem__task_id")
-        .annotate(n=Count("id"), c=Count("id", filter=PASSED))
-        .order_by()
-    )
-    for run_id, task_id, n, c in rows:
-        counts[run_id][task_id] = (n, c)
+    counts = task_counts([run_id for _, run_id in best.values()])
     models = [model_id for model_id, (_, run_id) in best.items() if counts[run_id]]
     shared = sorted(set.intersection(*(set(counts[best[m][1]]) for m in models)))
     usable = [m for m in models if all(counts[best[m][1]][t][0] >= k for t in shared)]
@@ -469,11 +460,6 @@ def sample_verdicts(run: Run, problem: Problem, completions: bool) -> list[tuple
     return list(Sample.objects.filter(run=run, problem=problem).order_by("index").values_list(*fields))
 
 
-def is_graded(run: Run) -> bool:
-    """Whether people judge the run's samples (its texts stay private until grading is complete)."""
-    return registry.get(run.benchmark.name).JUDGING == Judging.GRADED
-
-
 def run_in_progress(run_id: int) -> bool:
     """Whether the run's pages show progress that moves without a new public version (never cached)."""
     return Run.objects.filter(id=run_id, status__in=ACTIVE).exists()
@@ -495,7 +481,7 @@ def docstrings_in_progress() -> bool:
 
 def texts_hidden(run: Run) -> bool:
     """A graded run's samples are shown once settled: before, a grader could meet them beside the model."""
-    return is_graded(run) and run.status != Run.Status.FINISHED
+    return not run.executed and run.status != Run.Status.FINISHED
 
 
 def progress_line(run: Run, generated: int) -> str:
@@ -507,7 +493,7 @@ def progress_line(run: Run, generated: int) -> str:
         return f"Grading: {done:,} of {run.samples_total:,} docstrings settled"
     if run.status == Run.Status.EXECUTING:
         return f"Executing: {done:,} of {run.samples_total:,} samples"
-    verb = "settled" if is_graded(run) else "executed"
+    verb = "executed" if run.executed else "settled"
     line = f"{run.get_status_display()}: {done:,} of {run.samples_total:,} samples {verb}"
     return f"{line} ({run.coverage})" if run.status == Run.Status.FINISHED and run.coverage else line
 
@@ -626,17 +612,26 @@ class ComparisonRow:
         return self.rate(self.b)
 
 
-def compare_runs(run_a: Run, run_b: Run) -> list[ComparisonRow]:
-    """Problem by problem (matched by task id), the (n, c) of each run (two queries)."""
+def task_counts(run_ids: list[int]) -> dict[int, dict[str, tuple[int, int]]]:
+    """(n executed, c passed) per task id of each run: runs of different versions of a benchmark
+    are compared by task id (one query)."""
     rows = (
-        Sample.objects.filter(EXECUTED, run_id__in=[run_a.id, run_b.id])
-        .values("run_id", "problem__task_id")
+        Sample.objects.filter(EXECUTED, run_id__in=run_ids)
+        .values_list("run_id", "problem__task_id")
         .annotate(n=Count("id"), c=Count("id", filter=PASSED))
         .order_by()
     )
-    counts = {(row["run_id"], row["problem__task_id"]): (row["n"], row["c"]) for row in rows}
+    counts: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for run_id, task_id, n, c in rows:
+        counts[run_id][task_id] = (n, c)
+    return counts
+
+
+def compare_runs(run_a: Run, run_b: Run) -> list[ComparisonRow]:
+    """Problem by problem (matched by task id), the (n, c) of each run (two queries)."""
+    counts = task_counts([run_a.id, run_b.id])
     return [
-        ComparisonRow(task_id, problem_id, counts.get((run_a.id, task_id)), counts.get((run_b.id, task_id)))
+        ComparisonRow(task_id, problem_id, counts[run_a.id].get(task_id), counts[run_b.id].get(task_id))
         for problem_id, task_id in run_a.benchmark.problems.order_by("position").values_list("id", "task_id")
     ]
 

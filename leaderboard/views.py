@@ -270,7 +270,7 @@ def run_detail(request, run_id: int):
         "leaderboard/run.html",
         {
             "run": run,
-            "graded": selectors.is_graded(run),
+            "graded": not run.executed,
             "hidden": hidden,
             "progress_line": selectors.progress_line(run, run.samples.count()),
             "stop_form": StopRunForm() if request.user.is_staff and run.status in selectors.ACTIVE else None,

@@ -5,6 +5,9 @@ import uuid
 
 from django.db import connection, models, transaction
 
+from evaluation.benchmarks import registry
+from evaluation.benchmarks.contract import Judging
+
 
 class Benchmark(models.Model):
     """One version of a benchmark: a changed file is a new row, never an overwrite."""
@@ -138,6 +141,11 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} on {self.benchmark} (T={self.temperature}, n={self.n})"
+
+    @property
+    def executed(self) -> bool:
+        """Whether tests judge its samples (HumanEval, APPS) rather than people (Codex-D)."""
+        return registry.get(self.benchmark.name).JUDGING == Judging.EXECUTED
 
     @property
     def progress(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -205,7 +205,7 @@ def update_results(run_id: int) -> bool:
     settled item; a later adjudication publishes again."""
     with transaction.atomic():
         run = Run.objects.select_for_update().select_related("benchmark").get(id=run_id)
-        graded = benchmark_of(run).JUDGING == Judging.GRADED
+        graded = not run.executed
         if run.status in (Run.Status.CANCELLED, Run.Status.FAILED) or (
             run.status == Run.Status.FINISHED and not graded
         ):
@@ -274,14 +274,10 @@ def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_e
     if not samples:
         update_results(run_id)
         return 0
-    problems = {s.problem.task_id: core_problem(s.problem) for s in samples}
     ids = {(s.problem.task_id, s.index): s.id for s in samples}
     pending: list[tuple[int, SampleResult]] = []
     written = 0
-    work = [(s.problem.task_id, s.index, s.completion) for s in samples]
-    for result in benchmark_of(run).evaluate(
-        problems, work, sandbox, run.timeout, run.prompt_template or None
-    ):
+    for result in judge_samples(run, samples, sandbox):
         if not written and not pending and "execution" not in run.environment:
             note_environment(run_id, "execution", {"sandbox": result.execution, **receipt.environment()})
         pending.append((ids[result.task_id, result.sample], result))
@@ -291,6 +287,14 @@ def execute_samples(run_id: int, sample_ids: list[int], sandbox: object, flush_e
     written += record_results(run_id, pending)
     update_results(run_id)
     return written
+
+
+def judge_samples(run: Run, samples: list[Sample], sandbox: object) -> Iterator[SampleResult]:
+    """The run's benchmark judging stored samples (their problems loaded) in the sandbox, with the
+    run's timeout and template; results come as samples are decided."""
+    problems = {s.problem.task_id: core_problem(s.problem) for s in samples}
+    work = [(s.problem.task_id, s.index, s.completion) for s in samples]
+    return benchmark_of(run).evaluate(problems, work, sandbox, run.timeout, run.prompt_template or None)
 
 
 @transaction.atomic
@@ -344,11 +348,6 @@ def generation_chunks(run: Run, chunk_size: int | None = None) -> list[tuple[int
 
 def mark_generating(run: Run) -> None:
     Run.objects.filter(id=run.id).update(status=Run.Status.GENERATING)
-
-
-def is_executed(run: Run) -> bool:
-    """Whether the run's samples are judged by tests (HumanEval, APPS) rather than by people."""
-    return benchmark_of(run).JUDGING == Judging.EXECUTED
 
 
 def backend_spec(model: CodeModel) -> str:
@@ -405,7 +404,7 @@ def generate_samples(run_id: int, problem_id: int, indices: list[int], backend: 
         run.samples.filter(problem=problem, index__in=indices, verdict="").values_list("id", flat=True)
     )
     if run.samples.count() >= run.samples_total:
-        judging = Run.Status.EXECUTING if is_executed(run) else Run.Status.GRADING
+        judging = Run.Status.EXECUTING if run.executed else Run.Status.GRADING
         Run.objects.filter(id=run_id, status=Run.Status.GENERATING).update(status=judging)
     return new_ids
 
@@ -426,7 +425,7 @@ def can_rank_by_back_translation(run: Run) -> bool:
     the function a sample defines)."""
     return (
         run.status == Run.Status.FINISHED
-        and is_executed(run)
+        and run.executed
         and not run.benchmark.problems.filter(entry_point="").exists()
     )
 
@@ -517,19 +516,14 @@ def recheck(run_id: int, *, share: float, sandbox: object, seed: int = 0) -> dic
     import random
 
     run = Run.objects.select_related("benchmark").get(id=run_id)
-    if run.status != Run.Status.FINISHED or not is_executed(run):
+    if run.status != Run.Status.FINISHED or not run.executed:
         raise ValueError("only a finished run of an executed benchmark can be checked again")
     if not 0 < share <= 1:
         raise ValueError("the share is above 0 and at most 1")
     judged = list(run.samples.exclude(verdict="").select_related("problem").order_by("id"))
     chosen = random.Random(seed).sample(judged, max(1, round(share * len(judged))))
     stored = {(s.problem.task_id, s.index): s.verdict for s in chosen}
-    problems = {s.problem.task_id: core_problem(s.problem) for s in chosen}
-    work = [(s.problem.task_id, s.index, s.completion) for s in chosen]
-    again = list(
-        benchmark_of(run).evaluate(problems, work, sandbox, run.timeout, run.prompt_template or None)
-    )
-    checked = [r for r in again if r.judgement.verdict is not None]
+    checked = [r for r in judge_samples(run, chosen, sandbox) if r.judgement.verdict is not None]
     facts = {
         "share": share,
         "seed": seed,
@@ -616,7 +610,7 @@ def stuck_runs(
     found = []
     for run in Run.objects.filter(id__in=stuck).select_related("benchmark").order_by("id"):
         try:
-            by_tests = is_executed(run)  # graded runs wait for people once generated, not for a queue
+            by_tests = run.executed  # graded runs wait for people once generated, not for a queue
             chunks = generation_chunks(run) if now[run.id][0] < run.samples_total else []
             queues = [queue for queue, used in (("generation", chunks), ("execution", by_tests)) if used]
             if any(waiting.get(queue) != 0 for queue in queues):

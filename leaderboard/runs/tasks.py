@@ -66,7 +66,7 @@ def generate_chunk(run_id: int, problem_id: int, indices: list[int]) -> int:
     """Sample one chunk, then send what it wrote on at once: to the execution queue, or to people."""
     run = Run.objects.select_related("model", "benchmark").get(id=run_id)
     sample_ids = services.generate_samples(run_id, problem_id, indices, worker_backend(run))
-    if sample_ids and services.is_executed(run):
+    if sample_ids and run.executed:
         execute_batch.delay(run_id, sample_ids)
     elif sample_ids:
         samples_generated.send(sender=Run, run=run, sample_ids=sample_ids)
