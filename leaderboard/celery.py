@@ -1,5 +1,6 @@
 """One Celery app, two queues: `generation` (GPU workers) and `execution` (CPU workers)."""
 
+import fcntl
 import os
 import uuid
 from time import monotonic
@@ -7,7 +8,7 @@ from time import monotonic
 from celery import Celery
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
-from kombu.utils.json import dumps
+from kombu.utils.json import dumps, loads
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
 
@@ -33,6 +34,29 @@ class FileSystemChannel(filesystem.Channel):
             os.replace(path + ".part", path)
         except OSError as error:
             raise ChannelError(f"Cannot add file {path!r} to directory") from error
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        """An exchange's table appears whole too: kombu creates the file empty and only then locks
+        it, so a connection publishing meanwhile (a worker and the site starting together) reads
+        an empty table and fails to decode it. Binders take turns on a lock file of their own."""
+        path = self._exchange_file(exchange)
+        self.control_folder.mkdir(exist_ok=True)
+        entry = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        try:
+            with open(path.with_name(path.name + ".lock"), "a") as turn:
+                fcntl.flock(turn.fileno(), fcntl.LOCK_EX)
+                table = (
+                    [filesystem.exchange_queue_t(*row) for row in loads(path.read_text())]
+                    if path.exists()
+                    else []
+                )
+                if entry in table:
+                    return
+                with open(f"{path}.part", "w") as handle:
+                    handle.write(dumps([entry, *table]))
+                os.replace(f"{path}.part", path)
+        except OSError as error:
+            raise ChannelError(f"Cannot open {path}") from error
 
 
 class FileSystemTransport(filesystem.Transport):

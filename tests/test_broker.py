@@ -46,18 +46,22 @@ def folders(tmp_path):
 
 def test_a_reader_polling_without_pause_sees_every_message_whole(folders):
     """Large messages written while another connection takes them as fast as it can: kombu's own
-    transport hands out files still being written (an empty body, a decode error, a lost message)."""
+    transport hands out files still being written (an empty body, a decode error, a lost message).
+
+    The writer starts once the reader's queue is bound: threads of one process share kombu's
+    record of bindings, so a writer starting sooner may skip its own binding and publish before
+    the reader's table is on disk (the message goes nowhere; processes do not share that record)."""
     count, size = 150, 400_000
     received: list[dict] = []
     errors: list[BaseException] = []
-    writing = threading.Event()
+    bound = threading.Event()
 
     def read() -> None:
         with Connection(
             "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
         ) as c:
             queue = c.SimpleQueue("probe")
-            writing.wait(10)
+            bound.set()
             try:
                 while len(received) < count:
                     message = queue.get(timeout=30)
@@ -69,11 +73,11 @@ def test_a_reader_polling_without_pause_sees_every_message_whole(folders):
 
     reader = threading.Thread(target=read)
     reader.start()
+    assert bound.wait(10)
     with Connection(
         "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
     ) as c:
         queue = c.SimpleQueue("probe")
-        writing.set()
         for index in range(count):
             queue.put({"index": index, "body": "x" * size})
         queue.close()
@@ -82,3 +86,40 @@ def test_a_reader_polling_without_pause_sees_every_message_whole(folders):
     assert sorted(message["index"] for message in received) == list(range(count))
     assert all(len(message["body"]) == size for message in received)
     assert not list(Path(folders["data_folder_in"]).glob("*.part"))
+
+
+def test_queues_bound_at_once_to_a_new_exchange_all_stay_in_its_table(folders):
+    """A worker and the site start together and both bind: kombu's binder creates the exchange's
+    table empty before locking it, so a reader decodes nothing and a second binder overwrites the
+    first (a lost route, a corrupt table). Each round binds six queues at once to a new exchange
+    while every binder reads the table back."""
+    errors: list[BaseException] = []
+
+    def bind(exchange: str, queue: str, start: threading.Event) -> None:
+        try:
+            with Connection(
+                "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
+            ) as c:
+                channel = c.default_channel
+                start.wait(10)
+                channel.exchange_declare(exchange, "direct")
+                channel.queue_declare(queue)
+                channel.queue_bind(queue, exchange, queue)
+                channel.get_table(exchange)
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            errors.append(error)
+
+    queues = {f"q{index}" for index in range(6)}
+    for round_ in range(40):
+        exchange, start = f"round{round_}", threading.Event()
+        binders = [threading.Thread(target=bind, args=(exchange, queue, start)) for queue in sorted(queues)]
+        for binder in binders:
+            binder.start()
+        start.set()
+        for binder in binders:
+            binder.join(30)
+        assert errors == []
+        with Connection(
+            "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
+        ) as c:
+            assert {row.queue for row in c.default_channel.get_table(exchange)} == queues
