@@ -85,7 +85,7 @@ def board_table(rows: list[ModelRow], columns: Sequence[Column]) -> tuple[list[s
 
 
 def apps_table(rows: list[selectors.AppsRow]) -> tuple[list[str], list[dict]]:
-    header = ["model_id", "model", "parameters", "variant", "metric"]
+    header = ["model_id", "model", "parameters", "problems", "variant", "metric"]
     for subset in apps.SUBSETS:
         header += [subset, f"{subset} ci_low", f"{subset} ci_high", f"{subset} with timeouts"]
     table = []
@@ -94,6 +94,7 @@ def apps_table(rows: list[selectors.AppsRow]) -> tuple[list[str], list[dict]]:
             "model_id": row.model_id,
             "model": row.model_name,
             "parameters": row.parameters,
+            "problems": row.problems,
             "variant": row.variant,
             "metric": row.metric,
         }

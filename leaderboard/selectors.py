@@ -18,7 +18,16 @@ from evaluation.figures import RANKING
 from evaluation.metrics import DEFAULT_KS, PairedDifference, paired_difference, pass_at_k, usable_ks
 from evaluation.metrics import rank_intervals as metrics_rank_intervals
 from leaderboard.models import Submission
-from leaderboard.runs.models import Benchmark, CodeModel, Problem, Result, Run, Sample, coverage_text
+from leaderboard.runs.models import (
+    Benchmark,
+    CodeModel,
+    Problem,
+    Result,
+    Run,
+    Sample,
+    coverage_text,
+    problem_set,
+)
 
 ACTIVE = (Run.Status.PENDING, Run.Status.GENERATING, Run.Status.EXECUTING, Run.Status.GRADING)
 PASSED = Q(verdict=Sample.Verdict.PASSED)
@@ -293,23 +302,33 @@ def board_rows(models: Iterable[CodeModel], columns: Iterable[Column] = BOARD_CO
 
 @dataclass
 class AppsRow:
-    """One line of Table 2: a model, a variant and a k, with a figure per difficulty."""
+    """One line of Table 2: a model on one version of APPS, a variant and a k, a figure per difficulty."""
 
     model_id: int
     model_name: str
     parameters: int | None
     variant: str
     metric: str
+    problems: str
+    problems_source: str
     cells: dict[str, tuple[Figure, Figure | None]] = field(default_factory=dict)
 
 
 def apps_table() -> list[AppsRow]:
-    """Best run per model, variant, k and difficulty; the "+timeouts" figure of that same run beside it."""
+    """Best run per model, APPS version, variant, k and difficulty; the "+timeouts" figure of that same
+    run beside it. Versions stay apart: their problems and tests differ, so a figure on one is not
+    comparable with a figure on another (the shipped CodeChain and MapCoder sets are two)."""
     rows = (
         Result.objects.filter(run__benchmark__name=apps.NAME, subset__in=apps.SUBSETS)
         .exclude(variant__startswith=RANKING)
         .order_by("run_id", "id")
-        .values(*FIGURE_ROW)
+        .values(
+            *FIGURE_ROW,
+            "run__benchmark_id",
+            "run__benchmark__content_hash",
+            "run__benchmark__split",
+            "run__benchmark__source",
+        )
     )
     best: dict[tuple, dict] = {}
     timeouts: dict[tuple, dict] = {}
@@ -318,22 +337,36 @@ def apps_table() -> list[AppsRow]:
         if variant.endswith(apps.TIMEOUTS):
             timeouts[row["run_id"], variant.removesuffix(apps.TIMEOUTS), metric, subset] = row
             continue
-        key = (row["run__model_id"], variant, metric, subset)
+        key = (row["run__model_id"], row["run__benchmark_id"], variant, metric, subset)
         if key not in best or better(figure_of(row), figure_of(best[key])):
             best[key] = row
     table: dict[tuple, AppsRow] = {}
-    for (model_id, variant, metric, subset), row in best.items():
-        line = table.get((model_id, variant, metric))
+    for (model_id, benchmark_id, variant, metric, subset), row in best.items():
+        line = table.get((model_id, benchmark_id, variant, metric))
         if line is None:
-            line = table[model_id, variant, metric] = AppsRow(
-                model_id, row["run__model__name"], row["run__model__parameters"], variant, metric
+            line = table[model_id, benchmark_id, variant, metric] = AppsRow(
+                model_id,
+                row["run__model__name"],
+                row["run__model__parameters"],
+                variant,
+                metric,
+                problem_set(
+                    content_hash=row["run__benchmark__content_hash"], split=row["run__benchmark__split"]
+                ),
+                row["run__benchmark__source"],
             )
         extra = timeouts.get((row["run_id"], variant, metric, subset))
         line.cells[subset] = (figure_of(row), figure_of(extra) if extra else None)
     variant_order = {variant: i for i, variant in enumerate(apps.VARIANTS)}
     return sorted(
         table.values(),
-        key=lambda r: (r.model_name.lower(), variant_order.get(r.variant, 99), r.variant, metric_k(r.metric)),
+        key=lambda r: (
+            r.model_name.lower(),
+            r.problems,
+            variant_order.get(r.variant, 99),
+            r.variant,
+            metric_k(r.metric),
+        ),
     )
 
 

@@ -232,6 +232,30 @@ def test_paper_tables_and_their_exports(client, benchmark):
     assert rows[0]["docstrings:pass@1"] == "0.2" and rows[0]["pass@1"] == "0.28"
 
 
+def test_table_2_keeps_each_version_of_apps_apart_and_names_its_split(client):
+    """Two APPS versions (their problems and tests differ): a model's better figure on one must not
+    stand in for the other, and each row says which problems and which split it is over."""
+    alpha = model("Alpha")
+    test_split = apps_benchmark()
+    train = Benchmark.objects.create(
+        name="apps", content_hash="b" * 64, split="train", source="150 train rows"
+    )
+    stored_run(alpha, test_split, 0.8, {"pass@1": 0.04}, subset="introductory")
+    stored_run(alpha, train, 0.8, {"pass@1": 0.31}, subset="introductory")
+
+    rows = client.get("/tables/apps/?format=json").json()["rows"]
+    assert sorted((r["problems"], r["introductory"]) for r in rows) == [
+        ("a" * 12, 0.04),
+        ("b" * 12 + " · train split", 0.31),
+    ]
+    html = page(client, "/tables/apps/")
+    assert "4.0" in html and "31.0" in html and "train split" in html and 'title="150 train rows"' in html
+    run = Run.objects.get(benchmark=train)
+    assert "train split" in page(client, f"/runs/{run.id}/") and "train split" in page(
+        client, f"/models/{alpha.id}/"
+    )
+
+
 def test_hostile_names_are_escaped_everywhere(client, benchmark):
     run = sampled_run(
         benchmark,

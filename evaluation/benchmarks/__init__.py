@@ -23,6 +23,10 @@ class Problem:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+# A version's name: the first digits of its content hash, as git names a commit.
+VERSION_DIGITS = 12
+
+
 @dataclass(frozen=True)
 class Benchmark:
     """A named, versioned list of problems; `version` is a prefix of the content hash."""
@@ -33,7 +37,7 @@ class Benchmark:
 
     @property
     def version(self) -> str:
-        return self.content_hash[:12]
+        return self.content_hash[:VERSION_DIGITS]
 
     def by_task_id(self) -> dict[str, Problem]:
         return {p.task_id: p for p in self.problems}

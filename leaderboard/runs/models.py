@@ -5,8 +5,15 @@ import uuid
 
 from django.db import connection, models, transaction
 
-from evaluation.benchmarks import registry
+from evaluation.benchmarks import VERSION_DIGITS, registry
 from evaluation.benchmarks.contract import Judging
+
+
+def problem_set(*, content_hash: str, split: str) -> str:
+    """A benchmark version as pages name it, "3f2a1b0c9d8e · train split": the split is said
+    wherever it is not the test split, since train-split figures are not the published ones."""
+    version = content_hash[:VERSION_DIGITS]
+    return f"{version} · {split} split" if split else version
 
 
 class Benchmark(models.Model):
@@ -26,10 +33,14 @@ class Benchmark(models.Model):
 
     @property
     def version(self) -> str:
-        return self.content_hash[:12]
+        return self.content_hash[:VERSION_DIGITS]
+
+    @property
+    def problem_set(self) -> str:
+        return problem_set(content_hash=self.content_hash, split=self.split)
 
     def __str__(self) -> str:
-        return f"{self.name} {self.version}"
+        return f"{self.name} {self.problem_set}"
 
 
 class Problem(models.Model):
