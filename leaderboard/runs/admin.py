@@ -56,11 +56,16 @@ class RunAdmin(PublicAdmin):
     readonly_fields = ("environment",)
     actions = ["recheck"]
 
-    @admin.action(description="Re-execute 10% of the samples and record how many verdicts agree")
+    # Django formats an action's description with %, so a percent sign is written twice.
+    @admin.action(
+        description=f"Re-execute {RECHECK_SHARE:.0%}% of the samples and record how many verdicts agree"
+    )
     def recheck(self, request, queryset):
         for run in queryset:
-            if run.status != Run.Status.FINISHED:
-                self.message_user(request, f"Run {run.id} is not finished.", messages.ERROR)
+            if run.status != Run.Status.FINISHED or not run.executed:
+                self.message_user(
+                    request, f"Run {run.id} is not a finished run of an executed benchmark.", messages.ERROR
+                )
                 continue
             execute_recheck.delay(run.id, RECHECK_SHARE)
             self.message_user(request, f"Run {run.id}: a recheck is queued; its receipt will show it.")
