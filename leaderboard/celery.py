@@ -35,6 +35,15 @@ class FileSystemChannel(filesystem.Channel):
         except OSError as error:
             raise ChannelError(f"Cannot add file {path!r} to directory") from error
 
+    def queue_bind(self, queue, exchange=None, routing_key="", arguments=None, **kwargs):
+        """The route reaches the disk before this process records the binding: threads of one
+        process share kombu's record, and a thread that finds a queue bound there skips binding and
+        publishes at once, so a route still on its way to the disk would lose that message."""
+        name = exchange or "amq.direct"
+        if not self.state.has_binding(queue, name, routing_key):
+            self._queue_bind(name, *self.typeof(name).prepare_bind(queue, name, routing_key, arguments))
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)
+
     def _queue_bind(self, exchange, routing_key, pattern, queue):
         """An exchange's table appears whole too: kombu creates the file empty and only then locks
         it, so a connection publishing meanwhile (a worker and the site starting together) reads

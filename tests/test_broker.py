@@ -47,21 +47,18 @@ def folders(tmp_path):
 def test_a_reader_polling_without_pause_sees_every_message_whole(folders):
     """Large messages written while another connection takes them as fast as it can: kombu's own
     transport hands out files still being written (an empty body, a decode error, a lost message).
-
-    The writer starts once the reader's queue is bound: threads of one process share kombu's
-    record of bindings, so a writer starting sooner may skip its own binding and publish before
-    the reader's table is on disk (the message goes nowhere; processes do not share that record)."""
+    Both connections bind the queue at once, as a worker and the site starting together do."""
     count, size = 150, 400_000
     received: list[dict] = []
     errors: list[BaseException] = []
-    bound = threading.Event()
+    writing = threading.Event()
 
     def read() -> None:
         with Connection(
             "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
         ) as c:
             queue = c.SimpleQueue("probe")
-            bound.set()
+            writing.wait(10)
             try:
                 while len(received) < count:
                     message = queue.get(timeout=30)
@@ -73,11 +70,11 @@ def test_a_reader_polling_without_pause_sees_every_message_whole(folders):
 
     reader = threading.Thread(target=read)
     reader.start()
-    assert bound.wait(10)
     with Connection(
         "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
     ) as c:
         queue = c.SimpleQueue("probe")
+        writing.set()
         for index in range(count):
             queue.put({"index": index, "body": "x" * size})
         queue.close()
@@ -123,3 +120,26 @@ def test_queues_bound_at_once_to_a_new_exchange_all_stay_in_its_table(folders):
             "filesystem://", transport=site_celery.FileSystemTransport, transport_options=folders
         ) as c:
             assert {row.queue for row in c.default_channel.get_table(exchange)} == queues
+
+
+def test_a_route_is_on_disk_before_any_thread_of_the_process_finds_the_queue_bound(folders):
+    """Threads of one process share kombu's record of bindings, and one that finds a queue bound
+    there publishes at once without binding: kombu recorded the binding first and wrote the route
+    after, so such a message went nowhere. Here the route is written while the record is empty."""
+    recorded_when_written: list[bool] = []
+
+    class Recording(site_celery.FileSystemChannel):
+        def _queue_bind(self, exchange, routing_key, pattern, queue):
+            recorded_when_written.append(self.state.has_binding(queue, exchange, routing_key))
+            super()._queue_bind(exchange, routing_key, pattern, queue)
+
+    class Transport(site_celery.FileSystemTransport):
+        Channel = Recording
+
+    with Connection("filesystem://", transport=Transport, transport_options=folders) as c:
+        channel = c.default_channel
+        channel.exchange_declare("ordered", "direct")
+        channel.queue_declare("first")
+        channel.queue_bind("first", "ordered", "first")
+        assert {row.queue for row in channel.get_table("ordered")} == {"first"}
+    assert recorded_when_written[0] is False
