@@ -62,13 +62,14 @@ MODEL_HEADER = ("model_id", "model", "family", "parameters", "open_weights", "da
 
 
 def figure_header(columns: Iterable[Column]) -> list[str]:
-    suffixes = ("", " ci_low", " ci_high", " temperature", " coverage")
+    suffixes = ("", " ci_low", " ci_high", " temperature", " coverage", " split")
     return [f"{c.key}{suffix}" for c in columns for suffix in suffixes]
 
 
 def board_table(rows: list[ModelRow], columns: Sequence[Column]) -> tuple[list[str], list[dict]]:
-    """Values are fractions in [0, 1]; each figure with its interval, the temperature it came from, and
-    its coverage ("161 of 164 problems"; empty for a complete run)."""
+    """Values are fractions in [0, 1]; each figure with its interval, the temperature it came from,
+    its coverage ("161 of 164 problems"; empty for a complete run) and its benchmark's split (empty
+    for the test split)."""
     header = [*MODEL_HEADER, *figure_header(columns)]
     table = []
     for row in rows:
@@ -80,6 +81,7 @@ def board_table(rows: list[ModelRow], columns: Sequence[Column]) -> tuple[list[s
             line[f"{column.key} ci_high"] = figure.ci_high if figure else None
             line[f"{column.key} temperature"] = figure.temperature if figure else None
             line[f"{column.key} coverage"] = figure.coverage if figure else None
+            line[f"{column.key} split"] = figure.split if figure else None
         table.append(line)
     return header, table
 

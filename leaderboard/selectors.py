@@ -95,7 +95,8 @@ MODEL_SORTS = ("model", "parameters", "date")
 
 @dataclass(frozen=True)
 class Figure:
-    """A stored figure with its run; `coverage` says what an incomplete run's figure stands on."""
+    """A stored figure with its run; `coverage` says what an incomplete run's figure stands on, and
+    `split` which problems: a train-split figure is not comparable with the published test-split ones."""
 
     value: float
     ci_low: float | None
@@ -103,6 +104,7 @@ class Figure:
     temperature: float | None
     run_id: int
     coverage: str = ""
+    split: str = ""  # the benchmark version's split where it is not the test split ("train")
 
     @property
     def complete(self) -> bool:
@@ -128,6 +130,7 @@ FIGURE_ROW = (
     "run__problems_total",
     "run__samples_executed",
     "run__samples_total",
+    "run__benchmark__split",
 )
 
 
@@ -140,7 +143,13 @@ def figure_of(row: dict) -> Figure:
         row["run__samples_total"],
     )
     return Figure(
-        row["value"], row["ci_low"], row["ci_high"], row["run__temperature"], row["run_id"], coverage
+        row["value"],
+        row["ci_low"],
+        row["ci_high"],
+        row["run__temperature"],
+        row["run_id"],
+        coverage,
+        row["run__benchmark__split"],
     )
 
 
@@ -322,13 +331,7 @@ def apps_table() -> list[AppsRow]:
         Result.objects.filter(run__benchmark__name=apps.NAME, subset__in=apps.SUBSETS)
         .exclude(variant__startswith=RANKING)
         .order_by("run_id", "id")
-        .values(
-            *FIGURE_ROW,
-            "run__benchmark_id",
-            "run__benchmark__content_hash",
-            "run__benchmark__split",
-            "run__benchmark__source",
-        )
+        .values(*FIGURE_ROW, "run__benchmark_id", "run__benchmark__content_hash", "run__benchmark__source")
     )
     best: dict[tuple, dict] = {}
     timeouts: dict[tuple, dict] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -254,6 +255,21 @@ def test_table_2_keeps_each_version_of_apps_apart_and_names_its_split(client):
     assert "train split" in page(client, f"/runs/{run.id}/") and "train split" in page(
         client, f"/models/{alpha.id}/"
     )
+
+
+def test_the_board_marks_a_figure_on_a_train_split(client):
+    """The board keeps one cell per model and column: a figure from a train-split version says so
+    there, in the exports too, and one from the test split carries no mark."""
+    train = Benchmark.objects.create(name="apps", content_hash="b" * 64, split="train")
+    stored_run(model("On train"), train, 0.8, {"pass@1": 0.31}, subset="introductory")
+    stored_run(model("On test"), apps_benchmark(), 0.8, {"pass@1": 0.04}, subset="introductory")
+
+    rows = {r["model"]: r for r in client.get("/?format=json").json()["rows"]}
+    assert rows["On train"]["apps:introductory:raw split"] == "train"
+    assert rows["On test"]["apps:introductory:raw split"] == ""
+    cells = re.findall(r'<td class="num fig[^"]*"[^>]*>(.*?)</td>', page(client, "/"))
+    marked = [c for c in cells if "train split" in c]
+    assert len(marked) == 1 and "31.0" in marked[0]
 
 
 def test_hostile_names_are_escaped_everywhere(client, benchmark):

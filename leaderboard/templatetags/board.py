@@ -54,11 +54,12 @@ def runs_prefix() -> str:
     return reverse("run", args=[0]).removesuffix("0/")
 
 
-def cell(figure, show_temperature: bool = False, extra: str = "") -> str:
+def cell(figure, show_temperature: bool = False, extra: str = "", show_split: bool = True) -> str:
     """A table cell with a pass rate in percent, linked to its run; the interval shows on hover.
 
     Every part is a number, so the cell is put together without escaping, which a 1,000-row table
-    would feel; `extra` must already be safe.
+    would feel; `extra` must already be safe. The one text, a split other than the test split, is
+    escaped (a few cells at most).
     """
     if figure is None:
         return '<td class="num"><span class="muted">–</span></td>'
@@ -70,6 +71,9 @@ def cell(figure, show_temperature: bool = False, extra: str = "") -> str:
     coverage = getattr(figure, "coverage", "")  # made of numbers only
     if coverage:
         extra += f' <small class="coverage">{coverage}</small>'
+    split = getattr(figure, "split", "") if show_split else ""
+    if split:
+        extra += format_html(' <small class="split" title="not the test split">{} split</small>', split)
     return (
         f'<td class="num fig{" partial" if coverage else ""}" title="{title}">'
         f'<a href="{runs_prefix()}{int(figure.run_id)}/">{percent(figure.value)}</a>{temperature}{extra}</td>'
@@ -116,7 +120,7 @@ def apps_cells(row, subsets) -> str:
     for subset in subsets:
         figure, timeouts = row.cells.get(subset, (None, None))
         extra = format_html(' <span class="muted">({})</span>', percent(timeouts.value)) if timeouts else ""
-        cells.append(cell(figure, extra=extra))
+        cells.append(cell(figure, extra=extra, show_split=False))  # the row names its problems
     return mark_safe("".join(cells))
 
 
