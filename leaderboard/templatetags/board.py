@@ -73,7 +73,9 @@ def cell(figure, show_temperature: bool = False, extra: str = "", show_split: bo
         extra += f' <small class="coverage">{coverage}</small>'
     split = getattr(figure, "split", "") if show_split else ""
     if split:
-        extra += format_html(' <small class="split" title="not the test split">{} split</small>', split)
+        extra += format_html(
+            ' <small class="split" title="{} split, not the test split">{}</small>', split, split
+        )
     return (
         f'<td class="num fig{" partial" if coverage else ""}" title="{title}">'
         f'<a href="{runs_prefix()}{int(figure.run_id)}/">{percent(figure.value)}</a>{temperature}{extra}</td>'
