@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,8 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SANDBOX_NEEDS_ROOT = pytest.mark.skipif(
     os.geteuid() != 0, reason="the sandbox needs root (namespaces, mounts, cgroups); CI runs as root"
 )
+# A password the site's validators accept, for the users the tests make.
+PASSWORD = "a long enough password"
 CHROMIUM = "/usr/bin/chromium"
 # Flags for a closed network: without them chromium keeps calling Google's services.
 CHROMIUM_ARGS = [
@@ -83,6 +89,64 @@ def benchmark():
     from leaderboard.runs.services import load_benchmark
 
     return load_benchmark(humaneval.load())[0]
+
+
+@pytest.fixture
+def author(client, benchmark):
+    """A signed-in model author: `client` is theirs."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user("author", password=PASSWORD)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def staff():
+    """A client signed in as staff."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_user("staff", password=PASSWORD, is_staff=True))
+    return client
+
+
+@pytest.fixture
+def json_server() -> Iterator[Callable]:
+    """Starts HTTP servers on loopback that answer GET with JSON, as the model hub does:
+    `json_server(answer)` gives (url, paths asked), where `answer(path)` is the body or None (404)."""
+    servers: list[HTTPServer] = []
+
+    def start(answer: Callable[[str], object]) -> tuple[str, list[str]]:
+        asked: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                asked.append(self.path)
+                body = answer(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}", asked
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import PASSWORD, ROOT
 from django.contrib.auth.models import User
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long enough password"
 EXAMPLE = ROOT / "deploy/production.env.example"
 ENTRYPOINT = ROOT / "deploy/entrypoint.sh"
 

@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
 
 import pytest
+from conftest import PASSWORD
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from evaluation import samples
 from evaluation.benchmarks import humaneval
 from leaderboard.forms import SubmissionForm
 from leaderboard.models import Submission
 from leaderboard.runs.models import CodeModel, Run, Sample
-from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def benchmark():
-    return load_benchmark(humaneval.load())[0]
 
 
 @pytest.mark.parametrize("query", ["min_size=1e300", "max_size=1e300", "min_size=1e300&max_size=1e301"])
@@ -54,14 +46,6 @@ def corrupt_gzip(data: bytes) -> bytes:
     packed = bytearray(gzip.compress(data))
     packed[20] ^= 0xFF
     return bytes(packed)
-
-
-@pytest.fixture
-def staff(benchmark):
-    user = User.objects.create_user("staff", password=PASSWORD, is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def import_file(client, benchmark, data: bytes, name: str = "s.jsonl", **fields):
@@ -142,13 +126,6 @@ FORM = {
 }
 
 
-@pytest.fixture
-def author(client, benchmark):
-    user = User.objects.create_user("author", password=PASSWORD)
-    client.force_login(user)
-    return user
-
-
 def test_a_hub_id_typed_in_another_case_is_the_same_submission(client, author):
     assert client.post("/submit/", {**FORM, "location": "bob/model-b"}).status_code == 302
     response = client.post("/submit/", {**FORM, "location": "BOB/Model-B", "display_name": "Shouting"})
@@ -156,32 +133,12 @@ def test_a_hub_id_typed_in_another_case_is_the_same_submission(client, author):
     assert Submission.objects.count() == 1 and Submission.objects.get().hub_id == "bob/model-b"
 
 
-class CountingHub(BaseHTTPRequestHandler):
-    calls: list[str] = []
-
-    def do_GET(self):
-        CountingHub.calls.append(self.path)
-        data = json.dumps({"safetensors": {"total": 1_000_000_000}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def hub_url():
-    CountingHub.calls = []
+def hub(json_server):
+    """A hub that gives every model a billion parameters, and the paths it was asked (no cached answers)."""
     cache.clear()
-    server = HTTPServer(("127.0.0.1", 0), CountingHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    url, asked = json_server(lambda path: {"safetensors": {"total": 1_000_000_000}})
+    yield SimpleNamespace(url=url, asked=asked)
     cache.clear()
 
 
@@ -190,22 +147,22 @@ def form(user, **changes) -> SubmissionForm:
     return SubmissionForm(data, benchmarks=["humaneval"], user=user)
 
 
-def test_the_hub_is_asked_only_for_an_otherwise_valid_form(author, hub_url, client):
-    with override_settings(HUB_URL=hub_url):
+def test_the_hub_is_asked_only_for_an_otherwise_valid_form(author, hub, client):
+    with override_settings(HUB_URL=hub.url):
         invalid = form(author, n="5", ks=["10"])
         assert not invalid.is_valid() and "n" in invalid.errors
         assert not form(author, temperatures="9").is_valid()
         assert client.post("/submit/", {**FORM, "parameters": "", "benchmarks": []}).status_code == 200
-        assert CountingHub.calls == []
+        assert hub.asked == []
         valid = form(author)
         assert valid.is_valid(), valid.errors
-        assert valid.cleaned_data["parameters"] == 1_000_000_000 and len(CountingHub.calls) == 1
+        assert valid.cleaned_data["parameters"] == 1_000_000_000 and len(hub.asked) == 1
 
 
 @override_settings(HUB_LOOKUPS_PER_HOUR=3)
-def test_hub_look_ups_are_limited_per_user(author, hub_url):
+def test_hub_look_ups_are_limited_per_user(author, hub):
     other = User.objects.create_user("other", password=PASSWORD)
-    with override_settings(HUB_URL=hub_url):
+    with override_settings(HUB_URL=hub.url):
         for _ in range(3):
             assert form(author).is_valid()
         refused = form(author)
@@ -213,7 +170,7 @@ def test_hub_look_ups_are_limited_per_user(author, hub_url):
         assert "The hub was asked the size of 3 models in the last hour" in " ".join(
             refused.errors["parameters"]
         )
-        assert len(CountingHub.calls) == 3
+        assert len(hub.asked) == 3
         assert form(other).is_valid(), "another user has a budget of their own"
         assert form(author, parameters="1B").is_valid(), "a count typed by hand needs no look-up"
-        assert len(CountingHub.calls) == 4
+        assert len(hub.asked) == 4

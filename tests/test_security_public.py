@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT
+from conftest import PASSWORD, ROOT
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
@@ -20,15 +20,9 @@ from leaderboard.runs.services import load_benchmark
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long enough password"
 ERROR = "execute_batch failed on worker-7.internal: OSError: [Errno 28] /srv/models/secret-weights"
 PLATFORM = "Linux-6.1.0-18-cloud-amd64-x86_64-with-glibc2.36"
 LOCAL = "/srv/models/secret-weights"
-
-
-@pytest.fixture
-def benchmark():
-    return load_benchmark(humaneval.load())[0]
 
 
 @pytest.fixture
@@ -49,13 +43,6 @@ def failed_run(benchmark):
             "machine": "x86_64",
         },
     )
-
-
-@pytest.fixture
-def staff():
-    client = Client()
-    client.force_login(User.objects.create_user("staff", password=PASSWORD, is_staff=True))
-    return client
 
 
 def hidden(text: str) -> bool:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from conftest import PASSWORD
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
@@ -31,21 +30,6 @@ FORM = {
     "max_new_tokens": "300",
     "prompt_template": "",
 }
-
-
-@pytest.fixture
-def author(client, benchmark):
-    user = User.objects.create_user("author", password="a long enough password")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def staff():
-    user = User.objects.create_user("staff", password="a long enough password", is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def submit(client, **changes):
@@ -79,7 +63,7 @@ def test_submitting_needs_an_account_and_a_csrf_token(benchmark):
     response = anonymous.get("/submit/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(User.objects.create_user("u", password="a long enough password"))
+    strict.force_login(User.objects.create_user("u", password=PASSWORD))
     assert strict.post("/submit/", FORM).status_code == 403
     assert 'name="csrfmiddlewaretoken"' in strict.get("/submit/").content.decode()
     assert not Submission.objects.exists()
@@ -221,7 +205,7 @@ def test_authors_cancel_only_their_own_pending_submissions(client, author, staff
     submit(client)
     submission = Submission.objects.get()
     other = Client()
-    other.force_login(User.objects.create_user("other", password="a long enough password"))
+    other.force_login(User.objects.create_user("other", password=PASSWORD))
     assert 'class="cancel"' not in other.get("/queue/").content.decode()
     response = other.post(f"/submissions/{submission.id}/cancel/", follow=True)
     assert "Only its author can cancel" in response.content.decode()
@@ -300,36 +284,25 @@ def test_the_parameter_count_is_read_from_a_local_folder(client, author, tmp_pat
         assert "Local models must lie" in errors(submit(client, location=str(folder / ".." / ".." / "..")))
 
 
-class FakeHub(BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/api/models/bigcode/santacoder/revision/main":
-            body = {"id": "bigcode/santacoder", "safetensors": {"total": 1_124_886_528}}
-        elif self.path == "/api/models/org/old/revision/v1.0":
-            body = {"id": "org/old"}
-        elif self.path == "/org/old/resolve/v1.0/config.json":
-            body = {"hidden_size": 32, "num_hidden_layers": 1, "vocab_size": 10, "intermediate_size": 64}
-        else:
-            self.send_error(404)
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+HUB_ANSWERS = {
+    "/api/models/bigcode/santacoder/revision/main": {
+        "id": "bigcode/santacoder",
+        "safetensors": {"total": 1_124_886_528},
+    },
+    "/api/models/org/old/revision/v1.0": {"id": "org/old"},
+    "/org/old/resolve/v1.0/config.json": {
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "vocab_size": 10,
+        "intermediate_size": 64,
+    },
+}
 
 
 @pytest.fixture
-def fake_hub():
-    server = HTTPServer(("127.0.0.1", 0), FakeHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+def fake_hub(json_server):
+    url, _ = json_server(HUB_ANSWERS.get)
+    return url
 
 
 def test_the_parameter_count_is_read_from_the_hub_when_it_answers(client, author, fake_hub):
