@@ -333,7 +333,7 @@ def apps_table() -> list[AppsRow]:
         .order_by("run_id", "id")
         .values(*FIGURE_ROW, "run__benchmark_id", "run__benchmark__content_hash", "run__benchmark__source")
     )
-    best: dict[tuple, dict] = {}
+    best: dict[tuple, tuple[dict, Figure]] = {}
     timeouts: dict[tuple, dict] = {}
     for row in rows:
         variant, metric, subset = row["variant"], row["metric"], row["subset"]
@@ -341,10 +341,11 @@ def apps_table() -> list[AppsRow]:
             timeouts[row["run_id"], variant.removesuffix(apps.TIMEOUTS), metric, subset] = row
             continue
         key = (row["run__model_id"], row["run__benchmark_id"], variant, metric, subset)
-        if key not in best or better(figure_of(row), figure_of(best[key])):
-            best[key] = row
+        figure = figure_of(row)
+        if key not in best or better(figure, best[key][1]):
+            best[key] = (row, figure)
     table: dict[tuple, AppsRow] = {}
-    for (model_id, benchmark_id, variant, metric, subset), row in best.items():
+    for (model_id, benchmark_id, variant, metric, subset), (row, figure) in best.items():
         line = table.get((model_id, benchmark_id, variant, metric))
         if line is None:
             line = table[model_id, benchmark_id, variant, metric] = AppsRow(
@@ -359,7 +360,7 @@ def apps_table() -> list[AppsRow]:
                 row["run__benchmark__source"],
             )
         extra = timeouts.get((row["run_id"], variant, metric, subset))
-        line.cells[subset] = (figure_of(row), figure_of(extra) if extra else None)
+        line.cells[subset] = (figure, figure_of(extra) if extra else None)
     variant_order = {variant: i for i, variant in enumerate(apps.VARIANTS)}
     return sorted(
         table.values(),
