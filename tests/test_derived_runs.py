@@ -7,6 +7,7 @@ from conftest import SANDBOX_NEEDS_ROOT
 
 from evaluation.benchmarks import Benchmark, content_hash, humaneval, humaneval_plus
 from evaluation.samples import SampleRecord
+from evaluation.sandbox import Sandbox
 from leaderboard.celery import app
 from leaderboard.runs import services, tasks
 from leaderboard.runs.models import Run
@@ -67,3 +68,26 @@ def test_a_finished_humaneval_run_is_judged_on_humaneval_plus_too(
     assert services.derive_runs(run.id) == []  # made once
     page = client.get("/tables/humaneval/").content.decode()
     assert "HumanEval+ pass@1" in page and "drop" in page
+
+
+def test_a_run_the_sweep_finishes_is_judged_on_humaneval_plus_too(
+    eager_tasks, django_capture_on_commit_callbacks
+):
+    """A worker that stored a run's last verdicts and died before finishing it leaves the sweep to
+    finish the run: its HumanEval+ run must follow as it does after a last batch."""
+    base = stored(humaneval, 2)
+    stored(humaneval_plus, 2)
+    records = [SampleRecord(p.task_id, 0, p.canonical_solution) for p in humaneval.load().problems[:2]]
+    run = services.create_run_from_records(services.get_or_create_model("Swept"), base, records)
+    with Sandbox(workers=1) as sandbox:
+        for batch in services.pending_batches(run):
+            services.execute_samples(run.id, batch, sandbox)
+    Run.objects.filter(id=run.id).update(status=Run.Status.EXECUTING, finished_at=None)
+    assert not run.derived.exists()
+    app.control.purge()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.requeue_if_stuck([[run.id, 2, 2]]) == 0  # nothing to send again: only to finish
+    run.refresh_from_db()
+    (derived,) = run.derived.all()
+    assert run.status == Run.Status.FINISHED and derived.status == Run.Status.FINISHED
+    assert derived.results.get(metric="pass@1").value == 1.0

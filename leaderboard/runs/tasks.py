@@ -49,10 +49,23 @@ DERIVED_PRIORITY = 9
 @shared_task(**RETRIED)
 def execute_batch(run_id: int, sample_ids: list[int]) -> int:
     written = services.execute_samples(run_id, sample_ids, worker_sandbox())
+    start_derived_runs(run_id)
+    return written
+
+
+def start_derived_runs(run_id: int) -> None:
+    """Once a run has finished, queue the runs made from its samples (HumanEval+), behind other work.
+
+    Called wherever a run may finish: its last batch, the sweep, a run with nothing to execute."""
     with transaction.atomic():
         for derived in services.derive_runs(run_id):
             start_execution(derived, priority=DERIVED_PRIORITY)
-    return written
+
+
+def finish(run_id: int) -> None:
+    """Store a run's figures from the verdicts it has and, if that finished it, start its derived runs."""
+    services.update_results(run_id)
+    start_derived_runs(run_id)
 
 
 @shared_task(**RETRIED)
@@ -118,7 +131,7 @@ def start_execution(run: Run, priority: int | None = None) -> int:
             lambda batch=batch: execute_batch.apply_async((run.id, batch), priority=priority)
         )
     if not batches:
-        transaction.on_commit(lambda: services.update_results(run.id))
+        transaction.on_commit(lambda: finish(run.id))
     return len(batches)
 
 
@@ -160,7 +173,7 @@ def requeue_if_stuck(observed: list[list[int]]) -> int:
     for work in services.stuck_runs(observed, now, queue_lengths()):
         run = work.run
         if not (work.chunks or work.batches):
-            services.update_results(run.id)
+            finish(run.id)
             continue
         if services.give_up_if_failing(run, attempts=settings.SWEEP_ATTEMPTS):
             continue
