@@ -65,8 +65,8 @@ class Request:
     def fingerprint(self) -> str:
         """Same model, revision and settings give the same fingerprint, whatever the display name."""
         key = asdict(self.normalized())
-        key["model"] = key.pop("hub_id") or key.pop("local_path")
-        key.pop("local_path", None)
+        hub_id, local_path = key.pop("hub_id"), key.pop("local_path")
+        key["model"] = hub_id or local_path
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -174,17 +174,18 @@ def approve_submission(submission: Submission, by) -> Submission:
         if benchmark is None:
             raise SubmissionError(f"The benchmark {name} is no longer loaded.")
         module = registry.get(name)
+        sampling = module.SAMPLING
         # People's time is what a graded benchmark costs: it is always sampled the paper's way.
-        sampling = module.SAMPLING if module.JUDGING == Judging.GRADED else None
-        for temperature in sampling.temperatures if sampling else submission.temperatures:
+        papers_way = module.JUDGING == Judging.GRADED
+        for temperature in sampling.temperatures if papers_way else submission.temperatures:
             runs.append(
                 create_generation_run(
                     model,
                     benchmark,
                     temperature=temperature,
-                    n=sampling.n if sampling else 1 if temperature == 0 else submission.n,
-                    top_p=sampling.top_p if sampling else 0.95,
-                    max_new_tokens=sampling.max_new_tokens if sampling else submission.max_new_tokens,
+                    n=sampling.n if papers_way else 1 if temperature == 0 else submission.n,
+                    top_p=sampling.top_p,
+                    max_new_tokens=sampling.max_new_tokens if papers_way else submission.max_new_tokens,
                     prompt_template=run_template(name, submission.prompt_template),
                     precision=submission.precision,
                 )
