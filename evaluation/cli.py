@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evaluation.benchmarks import CODEX_STOP_SEQUENCES, registry
+from evaluation.benchmarks import CODEX_STOP_SEQUENCES, TIME_LIMIT, registry
 from evaluation.benchmarks.contract import Judging
 from evaluation.generation import cli as generation_cli
 from evaluation.samples import SampleFileError, read_samples
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="cut at stop sequences",
     )
-    run.add_argument("--timeout", type=float, default=3.0, help="seconds per execution")
+    run.add_argument("--timeout", type=float, default=TIME_LIMIT, help="seconds per execution")
     run.add_argument("--workers", type=int, default=None, help="parallel executions (default: cores)")
     run.add_argument("--template", help="prompt template the completions continue (APPS: apps-codex-v1, ...)")
     for option, _, values, help_text in BENCHMARK_OPTIONS:

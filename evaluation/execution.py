@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from evaluation.benchmarks import Problem
+from evaluation.benchmarks import TIME_LIMIT, Problem
 from evaluation.benchmarks.contract import JudgedSample, Judgement, SampleResult
 
 
@@ -30,7 +30,7 @@ def run_each(
     problems: dict[str, Problem],
     samples: Iterable[tuple[str, int, str]],
     sandbox: Any,
-    timeout: float = 3.0,
+    timeout: float = TIME_LIMIT,
     template: str | None = None,
 ) -> Iterator[SampleResult]:
     """Every run of every sample handed to the sandbox at once; a sample is judged when its last run ends."""

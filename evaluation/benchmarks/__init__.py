@@ -9,6 +9,8 @@ from typing import Any
 
 # The Codex paper's stop sequences for HumanEval (section 3.3).
 CODEX_STOP_SEQUENCES: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
+# The Codex paper's limit on one run of a program, in seconds: every benchmark's default.
+TIME_LIMIT = 3.0
 
 
 @dataclass(frozen=True)

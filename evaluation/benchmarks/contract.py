@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from evaluation.benchmarks import TIME_LIMIT
+
 if TYPE_CHECKING:
     from evaluation.benchmarks import Benchmark, Problem
     from evaluation.sandbox import Job, Outcome
@@ -141,7 +143,7 @@ class Contract(Protocol):
         problems: dict[str, Problem],
         samples: Iterable[tuple[str, int, str]],
         sandbox: Any,
-        timeout: float = 3.0,
+        timeout: float = TIME_LIMIT,
         template: str | None = None,
     ) -> Iterator[SampleResult]:
         """Judge (task_id, index, completion) samples, yielding a result per sample as it is decided."""

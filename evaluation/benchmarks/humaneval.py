@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evaluation.benchmarks import CODEX_STOP_SEQUENCES, Benchmark, Problem, content_hash
+from evaluation.benchmarks import CODEX_STOP_SEQUENCES, TIME_LIMIT, Benchmark, Problem, content_hash
 from evaluation.benchmarks.contract import (
     Column,
     Figure,
@@ -103,7 +103,7 @@ def evaluate(
     problems: dict[str, Problem],
     samples: Iterable[tuple[str, int, str]],
     sandbox: object,
-    timeout: float = 3.0,
+    timeout: float = TIME_LIMIT,
     template: str | None = None,
 ) -> Iterator[SampleResult]:
     """Every sample's one run at once, all cores busy."""

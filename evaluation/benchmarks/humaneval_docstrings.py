@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evaluation.benchmarks import Benchmark, Problem, content_hash, humaneval
+from evaluation.benchmarks import TIME_LIMIT, Benchmark, Problem, content_hash, humaneval
 from evaluation.benchmarks.contract import Column, Figure, JudgedSample, Judging, Sampling
 from evaluation.figures import pass_at_k_figures
 
@@ -83,7 +83,7 @@ def evaluate(
     problems: dict[str, Problem],
     samples: Iterable[tuple[str, int, str]],
     sandbox: Any,
-    timeout: float = 3.0,
+    timeout: float = TIME_LIMIT,
     template: str | None = None,
 ) -> Iterator[SampleResult]:
     raise GradedByPeople(f"{NAME} samples are graded by people, not executed")

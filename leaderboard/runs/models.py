@@ -5,7 +5,7 @@ import uuid
 
 from django.db import connection, models, transaction
 
-from evaluation.benchmarks import VERSION_DIGITS, registry
+from evaluation.benchmarks import TIME_LIMIT, VERSION_DIGITS, registry
 from evaluation.benchmarks.contract import Judging
 
 
@@ -119,7 +119,7 @@ class Run(models.Model):
         max_length=10, default="auto", help_text="auto, float32, bfloat16 or float16"
     )
     seed = models.BigIntegerField(default=0)
-    timeout = models.FloatField(default=3.0, help_text="Seconds per execution")
+    timeout = models.FloatField(default=TIME_LIMIT, help_text="Seconds per execution")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     samples_total = models.PositiveIntegerField(default=0)
     samples_executed = models.PositiveIntegerField(default=0, help_text="Samples judged: executed or settled")

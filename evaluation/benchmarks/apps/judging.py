@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evaluation.benchmarks import Problem
+from evaluation.benchmarks import TIME_LIMIT, Problem
 from evaluation.benchmarks.apps.checker import (
     COMPARISONS,
     DEFAULT_COMPARISON,
@@ -77,7 +77,7 @@ def _call_arguments(args: list[Any]) -> list[Any]:
 def jobs(
     problem: Problem,
     completion: str,
-    timeout: float = 3.0,
+    timeout: float = TIME_LIMIT,
     template: str | None = None,
     *,
     preamble: bool = True,

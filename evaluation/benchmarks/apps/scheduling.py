@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluation.benchmarks import Problem
+from evaluation.benchmarks import TIME_LIMIT, Problem
 from evaluation.benchmarks.apps.checker import COMPARISONS, DEFAULT_COMPARISON
 from evaluation.benchmarks.apps.judging import Test, decided, jobs, judge, tests_of
 from evaluation.execution import SampleResult
@@ -40,7 +40,7 @@ def evaluate(
     problems: dict[str, Problem],
     samples: Iterable[tuple[str, int, str]],
     sandbox: Any,
-    timeout: float = 3.0,
+    timeout: float = TIME_LIMIT,
     template_name: str | None = None,
     *,
     comparison: str = DEFAULT_COMPARISON,
