@@ -7,7 +7,7 @@ through `run_each`, all cores busy, and get a result per sample as soon as its l
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -41,9 +41,7 @@ def run_each(
         for job in jobs(problems[task_id], completion, timeout, template):
             all_jobs.append(job)
             owner.append(number)
-    expected: dict[int, int] = defaultdict(int)
-    for number in owner:
-        expected[number] += 1
+    expected = Counter(owner)  # runs per sample
     if len(expected) != len(samples):
         raise ValueError("the benchmark gave no run for some samples")
     outcomes: dict[int, dict[int, Any]] = defaultdict(dict)
