@@ -42,6 +42,9 @@ class GradedByPeople(TypeError):
     """Raised where code asks to execute a docstring: only people judge them."""
 
 
+NOT_EXECUTED = f"{NAME} samples are graded by people, not executed"
+
+
 def load(source: str | Path | None = None) -> Benchmark:
     """HumanEval mirrored as docstring problems: the prompt is Codex-D's, the answer the docstring.
 
@@ -72,11 +75,11 @@ def prompt(problem: Problem, template: str = "") -> str:
 
 
 def jobs(problem: Problem, completion: str, timeout: float, template: str | None = None) -> list[Job]:
-    raise GradedByPeople(f"{NAME} samples are graded by people, not executed")
+    raise GradedByPeople(NOT_EXECUTED)
 
 
 def judge(problem: Problem, outcomes: list[Outcome]) -> Judgement:
-    raise GradedByPeople(f"{NAME} samples are graded by people, not executed")
+    raise GradedByPeople(NOT_EXECUTED)
 
 
 def evaluate(
@@ -86,7 +89,7 @@ def evaluate(
     timeout: float = TIME_LIMIT,
     template: str | None = None,
 ) -> Iterator[SampleResult]:
-    raise GradedByPeople(f"{NAME} samples are graded by people, not executed")
+    raise GradedByPeople(NOT_EXECUTED)
 
 
 def figures(samples: Sequence[JudgedSample]) -> list[Figure]:
@@ -95,7 +98,7 @@ def figures(samples: Sequence[JudgedSample]) -> list[Figure]:
 
 
 def summarize(results: Sequence[SampleResult]) -> dict[str, Any]:
-    raise GradedByPeople(f"{NAME} samples are graded by people, not executed")
+    raise GradedByPeople(NOT_EXECUTED)
 
 
 def _entry_function(tree: ast.Module, entry_point: str) -> ast.FunctionDef:
